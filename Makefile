@@ -1,0 +1,48 @@
+# The two commands a newcomer needs (see README):
+#   make serve   install what is needed and start an instance on SQLite
+#   make test    install what is needed and run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: serve test lint typecheck pytest tools bench demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.run-installed
+
+serve: $(VENV)/.run-installed
+	$(BIN)/oce serve
+
+demo: $(VENV)/.run-installed
+	$(BIN)/oce demo
+
+# Browser and conformance tools the tests drive (Debian's chromium, an npm package).
+tools:
+	@sh tests/tools/install.sh
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check vocab federation instance tests bench
+	$(BIN)/ruff format --check vocab federation instance tests bench
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.dev-installed
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: tools lint typecheck pytest
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

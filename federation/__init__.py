@@ -1,0 +1,1 @@
+"""The ActivityPub protocol: signatures, safe fetching, WebFinger, delivery policy."""

@@ -1,0 +1,3 @@
+"""The oce instance server."""
+
+__version__ = "0.1.0"
