@@ -1,0 +1,201 @@
+"""The ``oce`` command line.
+
+Errors are one readable line (``oce: error: …``) and exit status 1; ``--verbose``
+adds the traceback. Commands that touch the database bring it up to date first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from instance import __version__
+from instance.agents import create_agent, list_agents, require_agent
+from instance.db import Database
+from instance.migrate import upgrade
+from instance.problems import Problem
+from instance.settings import Settings, SettingsError, load_settings
+from instance.tokens import create_token
+from instance.urls import Urls
+
+__all__ = ["main"]
+
+Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
+
+
+def _out(text: str) -> None:
+    print(text, flush=True)
+
+
+async def _open(settings: Settings) -> Database:
+    db = Database.from_url(settings.database_url, pool_size=2)
+    await upgrade(db.engine)
+    return db
+
+
+async def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    _out(f"migrating {_redacted(settings.database_url)}")
+    db = await _open(settings)
+    await db.dispose()
+    _out("database is up to date")
+    return 0
+
+
+async def cmd_agent_create(settings: Settings, args: argparse.Namespace) -> int:
+    db = await _open(settings)
+    try:
+        async with db.write() as session:
+            agent = await create_agent(
+                session,
+                args.username,
+                kind=args.type,
+                name=args.name or "",
+                summary=args.summary or "",
+                manually_approves_followers=args.manual_approval,
+            )
+    finally:
+        await db.dispose()
+    _out(Urls(settings.base_url).actor(agent.username))
+    return 0
+
+
+async def cmd_agent_list(settings: Settings, _args: argparse.Namespace) -> int:
+    db = await _open(settings)
+    try:
+        async with db.read() as session:
+            agents = await list_agents(session)
+    finally:
+        await db.dispose()
+    urls = Urls(settings.base_url)
+    for agent in agents:
+        _out(f"{agent.username}\t{agent.kind}\t{agent.name}\t{urls.actor(agent.username)}")
+    if not agents:
+        print("no agents yet: create one with `oce agent create USERNAME`", file=sys.stderr)
+    return 0
+
+
+async def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
+    db = await _open(settings)
+    try:
+        async with db.write() as session:
+            agent = await require_agent(session, args.username)
+            token = await create_token(session, agent, args.label or "")
+    finally:
+        await db.dispose()
+    _out(token)
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    # Each web process builds its app from the environment (instance.asgi), so pass the
+    # effective settings down that way.
+    os.environ["OCE_HOST"] = settings.host
+    os.environ["OCE_PORT"] = str(settings.port)
+    os.environ["OCE_BASE_URL"] = settings.base_url
+    os.environ["OCE_DATABASE_URL"] = settings.database_url
+    asyncio.run(_migrate_quietly(settings))
+    listening = f"{settings.host}:{settings.port}"
+    _out(f"oce {__version__} serving {settings.base_url} (listening on {listening})")
+    _out(f"database: {_redacted(settings.database_url)}")
+    _out("create the first agent with:  oce agent create alice --name 'Alice'")
+    uvicorn.run(
+        "instance.asgi:app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers if args.workers and args.workers > 1 else None,
+        log_level="warning",
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+async def _migrate_quietly(settings: Settings) -> None:
+    db = Database.from_url(settings.database_url, pool_size=1)
+    try:
+        await upgrade(db.engine)
+    finally:
+        await db.dispose()
+
+
+def _redacted(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if at and ":" in credentials:
+        return f"{scheme}{sep}{credentials.split(':')[0]}:***@{host}"
+    return url
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oce", description="oce instance server")
+    parser.add_argument("--version", action="version", version=f"oce {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="start the server (migrates the database first)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="web processes (PostgreSQL)")
+    serve.set_defaults(sync_handler=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    agent = sub.add_parser("agent", help="local agents").add_subparsers(
+        dest="agent_command", required=True, metavar="ACTION"
+    )
+    create = agent.add_parser("create", help="create an agent with its own key pair")
+    create.add_argument("username")
+    create.add_argument("--type", choices=["person", "organization"], default="person")
+    create.add_argument("--name", help="display name")
+    create.add_argument("--summary", help="a short description")
+    create.add_argument(
+        "--manual-approval", action="store_true", help="hold follow requests for approval"
+    )
+    create.set_defaults(handler=cmd_agent_create)
+    listing = agent.add_parser("list", help="list local agents")
+    listing.set_defaults(handler=cmd_agent_list)
+
+    token = sub.add_parser("token", help="client access tokens").add_subparsers(
+        dest="token_command", required=True, metavar="ACTION"
+    )
+    token_create = token.add_parser("create", help="print a new bearer token for an agent")
+    token_create.add_argument("username")
+    token_create.add_argument("--label", help="a note saying what the token is for")
+    token_create.set_defaults(handler=cmd_token_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        overrides: dict[str, Any] = {}
+        if args.command == "serve":
+            overrides = {"host": args.host, "port": args.port}
+        settings = load_settings(**overrides)
+        if hasattr(args, "sync_handler"):
+            return int(args.sync_handler(settings, args))
+        status: int = asyncio.run(args.handler(settings, args))
+        return status
+    except KeyboardInterrupt:
+        return 130
+    except (SettingsError, Problem, SQLAlchemyError, OSError) as exc:
+        if args.verbose:
+            traceback.print_exc()
+        message = exc.detail if isinstance(exc, Problem) else str(exc).splitlines()[0]
+        print(f"oce: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

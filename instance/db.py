@@ -1,0 +1,101 @@
+"""The database: engine, sessions and the two kinds of transaction.
+
+SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL`` and foreign
+keys on. Its write transactions start with ``BEGIN IMMEDIATE`` so that two writers
+never both read and then fight over the upgrade to a write lock; read transactions
+stay deferred so readers never wait for writers. PostgreSQL needs none of that: the
+same code runs on it, and rows that must not be changed concurrently are locked with
+``select(...).with_for_update()`` (SQLite ignores that clause; its immediate write
+transactions already serialize writers).
+
+Domain functions take an :class:`~sqlalchemy.ext.asyncio.AsyncSession` and never
+commit it; the caller decides the transaction with :meth:`Database.read` or
+:meth:`Database.write`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+__all__ = ["Database", "create_engine"]
+
+_WRITE = "oce_write"
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy's begin event (below) issue BEGIN itself, instead of the driver's
+    # implicit deferred BEGIN.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=FULL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA busy_timeout=30000",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    immediate = connection.get_execution_options().get(_WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An async engine for ``database_url`` with oce's connection settings applied."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=0)
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return engine
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+class Database:
+    """The engine plus the two session factories every request and worker uses."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._reader = async_sessionmaker(engine, expire_on_commit=False)
+        self._writer = async_sessionmaker(
+            engine.execution_options(**{_WRITE: True}), expire_on_commit=False
+        )
+
+    @classmethod
+    def from_url(cls, database_url: str, **kwargs: Any) -> Database:
+        return cls(create_engine(database_url, **kwargs))
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading; rolled back at the end (it should write nothing)."""
+        async with self._reader() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: committed when the block ends, rolled back on error."""
+        async with self._writer() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

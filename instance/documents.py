@@ -1,0 +1,78 @@
+"""The JSON documents that describe our actors."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from urllib.parse import urlsplit
+
+from instance.models import Agent, InstanceKey
+from instance.urls import Urls
+
+__all__ = ["ACTOR_CONTEXT", "agent_document", "instance_actor_document", "summary_html"]
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+SECURITY_CONTEXT = "https://w3id.org/security/v1"
+ACTOR_CONTEXT: list[Any] = [
+    AS_CONTEXT,
+    SECURITY_CONTEXT,
+    {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"},
+]
+
+
+def summary_html(text: str) -> str:
+    """Plain text as the small HTML Mastodon shows: paragraphs and line breaks."""
+    paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in p.strip().split("\n")) + "</p>"
+        for p in paragraphs
+    )
+
+
+def agent_document(urls: Urls, agent: Agent) -> dict[str, Any]:
+    """The actor document of a local agent (a Person or an Organization)."""
+    actor = urls.actor(agent.username)
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": actor,
+        "type": agent.kind,
+        "preferredUsername": agent.username,
+        "name": agent.name,
+        "summary": summary_html(agent.summary),
+        "url": actor,
+        "inbox": urls.inbox(agent.username),
+        "outbox": urls.outbox(agent.username),
+        "followers": urls.followers(agent.username),
+        "following": urls.following(agent.username),
+        "endpoints": {"sharedInbox": urls.shared_inbox},
+        "manuallyApprovesFollowers": agent.manually_approves_followers,
+        "discoverable": True,
+        "published": agent.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "publicKey": {
+            "id": urls.key(agent.username),
+            "owner": actor,
+            "publicKeyPem": agent.public_key_pem,
+        },
+    }
+
+
+def instance_actor_document(urls: Urls, key: InstanceKey, name: str) -> dict[str, Any]:
+    """The instance actor: an Application that signs the instance's own fetches."""
+    actor = urls.instance_actor
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": actor,
+        "type": "Application",
+        "preferredUsername": urlsplit(urls.base).hostname,
+        "name": name,
+        "url": urls.base,
+        "inbox": f"{actor}/inbox",
+        "outbox": f"{actor}/outbox",
+        "endpoints": {"sharedInbox": urls.shared_inbox},
+        "manuallyApprovesFollowers": True,
+        "publicKey": {
+            "id": urls.instance_key,
+            "owner": actor,
+            "publicKeyPem": key.public_key_pem,
+        },
+    }

@@ -1,0 +1,56 @@
+"""Local agents, the instance actor, and client tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from instance.models.base import Base, utcnow
+
+__all__ = ["Agent", "InstanceKey", "Token"]
+
+
+class Agent(Base):
+    """A person or organization of this collective, published as an ActivityPub actor."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    #: ``Person`` or ``Organization`` (the actor's ActivityStreams type).
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    manually_approves_followers: Mapped[bool] = mapped_column(default=False)
+    private_key_pem: Mapped[str] = mapped_column(Text)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstanceKey(Base):
+    """The key pair of the instance actor (``/actor``), which signs our own fetches.
+
+    A single row, created on first start.
+    """
+
+    __tablename__ = "instance_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    private_key_pem: Mapped[str] = mapped_column(Text)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Token(Base):
+    """A bearer token for an agent's client. Only its SHA-256 digest is stored."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,13 @@
+"""HTTP routes, one module per area; :func:`routes` assembles them in order."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from instance.routes import actors, wellknown
+
+__all__ = ["routes"]
+
+
+def routes() -> list[BaseRoute]:
+    return [*wellknown.routes, *actors.routes]

@@ -1,0 +1,149 @@
+"""Actor documents, their HTML profiles, and their followers/following/outbox collections."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from instance.agents import instance_key, list_agents, require_agent
+from instance.collections import collection_document, page_document, page_request
+from instance.documents import agent_document, instance_actor_document, summary_html
+from instance.models import Agent, Follow, StoredObject
+from instance.negotiation import activity_response, negotiate
+from instance.services import Services, services
+
+__all__ = ["render_page", "routes"]
+
+
+def render_page(svc: Services, template: str, status: int = 200, **context: Any) -> Response:
+    page = svc.templates.get_template(template).render(
+        instance_name=svc.settings.instance_name, host=svc.urls.host, urls=svc.urls, **context
+    )
+    return HTMLResponse(page, status_code=status, headers={"Vary": "Accept"})
+
+
+async def _count(session: AsyncSession, *where: ColumnElement[bool]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Follow).where(*where)) or 0)
+
+
+def _followers_of(agent: Agent) -> tuple[ColumnElement[bool], ...]:
+    return (Follow.followee_agent_id == agent.id, Follow.state == "accepted")
+
+
+def _following_of(agent: Agent) -> tuple[ColumnElement[bool], ...]:
+    return (Follow.follower_agent_id == agent.id, Follow.state == "accepted")
+
+
+async def home(request: Request) -> Response:
+    svc = services(request)
+    async with svc.db.read() as session:
+        agents = await list_agents(session)
+    return render_page(svc, "home.html", agents=agents)
+
+
+async def actor(request: Request) -> Response:
+    svc = services(request)
+    async with svc.db.read() as session:
+        agent = await require_agent(session, request.path_params["username"])
+        if negotiate(request) != "html":
+            return activity_response(request, agent_document(svc.urls, agent))
+        followers = await _count(session, *_followers_of(agent))
+        following = await _count(session, *_following_of(agent))
+    return render_page(
+        svc,
+        "agent.html",
+        agent=agent,
+        actor_id=svc.urls.actor(agent.username),
+        summary_html=summary_html(agent.summary),
+        followers=followers,
+        following=following,
+    )
+
+
+async def instance_actor(request: Request) -> Response:
+    svc = services(request)
+    async with svc.db.read() as session:
+        key = await instance_key(session)
+    return activity_response(
+        request, instance_actor_document(svc.urls, key, svc.settings.instance_name)
+    )
+
+
+async def _follow_collection(request: Request, *, followers: bool) -> Response:
+    svc = services(request)
+    username = request.path_params["username"]
+    collection_id = svc.urls.followers(username) if followers else svc.urls.following(username)
+    wants_page, before = page_request(request)
+    async with svc.db.read() as session:
+        agent = await require_agent(session, username)
+        where = _followers_of(agent) if followers else _following_of(agent)
+        column = Follow.follower if followers else Follow.followee
+        if not wants_page:
+            document = collection_document(collection_id, await _count(session, *where))
+        else:
+
+            async def load(cursor: int | None, limit: int) -> list[tuple[int, Any]]:
+                query = select(Follow.id, column).where(*where)
+                if cursor is not None:
+                    query = query.where(Follow.id < cursor)
+                rows = await session.execute(query.order_by(Follow.id.desc()).limit(limit))
+                return [(row[0], row[1]) for row in rows]
+
+            document = await page_document(collection_id, before, load)
+    return activity_response(request, document)
+
+
+async def followers(request: Request) -> Response:
+    return await _follow_collection(request, followers=True)
+
+
+async def following(request: Request) -> Response:
+    return await _follow_collection(request, followers=False)
+
+
+async def outbox(request: Request) -> Response:
+    """The agent's public activities, newest first (clients with its token see all)."""
+    svc = services(request)
+    username = request.path_params["username"]
+    collection_id = svc.urls.outbox(username)
+    wants_page, before = page_request(request)
+    async with svc.db.read() as session:
+        agent = await require_agent(session, username)
+        where = (
+            StoredObject.agent_id == agent.id,
+            StoredObject.is_activity.is_(True),
+            StoredObject.public.is_(True),
+        )
+        if not wants_page:
+            total = await session.scalar(
+                select(func.count()).select_from(StoredObject).where(*where)
+            )
+            document = collection_document(collection_id, int(total or 0))
+        else:
+
+            async def load(cursor: int | None, limit: int) -> list[tuple[int, Any]]:
+                query = select(StoredObject.id, StoredObject.body).where(*where)
+                if cursor is not None:
+                    query = query.where(StoredObject.id < cursor)
+                rows = await session.execute(query.order_by(StoredObject.id.desc()).limit(limit))
+                return [(row[0], json.loads(row[1])) for row in rows]
+
+            document = await page_document(collection_id, before, load)
+    return activity_response(request, document)
+
+
+routes = [
+    Route("/", home),
+    Route("/actor", instance_actor),
+    Route("/agents/{username}", actor),
+    Route("/agents/{username}/followers", followers),
+    Route("/agents/{username}/following", following),
+    Route("/agents/{username}/outbox", outbox, methods=["GET"]),
+]

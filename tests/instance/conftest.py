@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from instance.agents import create_agent
+from instance.models import Agent
+from tests.harness import Running, make_settings, running
+
+
+@pytest.fixture
+async def instance(database_url: str) -> AsyncIterator[Running]:
+    """An instance at https://a.test, running in-process on a fresh database."""
+    async with running(make_settings(database_url)) as started:
+        yield started
+
+
+async def add_agent(instance: Running, username: str, **fields: object) -> Agent:
+    async with instance.services.db.write() as session:
+        return await create_agent(session, username, **fields)  # type: ignore[arg-type]

@@ -1,0 +1,116 @@
+"""The ``oce`` command line, run as a user runs it (a real process)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from instance.db import Database
+from instance.models import Token
+from tests.processes import oce, serving
+
+
+def env_for(database_url: str) -> dict[str, str]:
+    return {"OCE_DATABASE_URL": database_url, "OCE_BASE_URL": "https://coop.example"}
+
+
+def test_agent_create_prints_the_actor_id_and_list_shows_it(database_url: str) -> None:
+    env = env_for(database_url)
+    created = oce("agent", "create", "alice", "--name", "Alice A.", env=env)
+    assert created.stdout.strip() == "https://coop.example/agents/alice"
+    oce("agent", "create", "bakery", "--type", "organization", "--summary", "Bread", env=env)
+    listing = oce("agent", "list", env=env).stdout.splitlines()
+    assert listing == [
+        "alice\tPerson\tAlice A.\thttps://coop.example/agents/alice",
+        "bakery\tOrganization\tbakery\thttps://coop.example/agents/bakery",
+    ]
+
+
+def test_token_create_prints_a_token_that_is_stored_hashed(database_url: str) -> None:
+    env = env_for(database_url)
+    oce("agent", "create", "alice", env=env)
+    token = oce("token", "create", "alice", env=env).stdout.strip()
+    assert token.startswith("oce_")
+    assert len(token) > 40
+    second = oce("token", "create", "alice", env=env).stdout.strip()
+    assert second != token
+
+    # The clear token is nowhere in the database.
+    async def digests() -> list[str]:
+        db = Database.from_url(database_url)
+        try:
+            async with db.read() as session:
+                return list(await session.scalars(select(Token.digest)))
+        finally:
+            await db.dispose()
+
+    stored = asyncio.run(digests())
+    assert len(stored) == 2
+    assert token not in stored
+    assert all(len(d) == 64 for d in stored)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("agent", "create", "Alice"), "username 'Alice' must be"),
+        (("agent", "create", "admin"), "reserved"),
+        (("token", "create", "nobody"), "no agent named 'nobody'"),
+    ],
+)
+def test_errors_are_one_readable_line(
+    database_url: str, args: tuple[str, ...], message: str
+) -> None:
+    result = oce(*args, env=env_for(database_url), check=False)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("oce: error: ")
+    assert message in lines[0]
+
+
+def test_verbose_adds_the_details(database_url: str) -> None:
+    result = oce("--verbose", "token", "create", "nobody", env=env_for(database_url), check=False)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert result.stderr.strip().endswith("oce: error: no agent named 'nobody' on this instance")
+
+
+def test_duplicate_agent_is_refused(database_url: str) -> None:
+    env = env_for(database_url)
+    oce("agent", "create", "alice", env=env)
+    result = oce("agent", "create", "alice", env=env, check=False)
+    assert result.returncode == 1
+    assert "already exists" in result.stderr
+
+
+def test_bad_setting_stops_every_command_with_its_name(tmp_path: Path) -> None:
+    result = oce("agent", "list", env={"OCE_BASE_URL": "not a url"}, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "oce: error: OCE_BASE_URL='not a url': expected an http(s) origin such as "
+        "https://coop.example"
+    )
+
+
+def test_migrate_creates_and_updates_the_database(tmp_path: Path) -> None:
+    env = {"OCE_DATA_DIR": str(tmp_path / "data")}
+    result = oce("migrate", env=env)
+    assert "database is up to date" in result.stdout
+    assert (tmp_path / "data" / "oce.sqlite3").exists()
+    assert oce("migrate", env=env).returncode == 0
+
+
+def test_serve_starts_on_a_fresh_data_folder_and_says_how_to_begin(tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'fresh' / 'oce.sqlite3'}"
+    with serving("fresh", database, tmp_path) as server:
+        banner = server.output()
+        assert f"serving {server.base_url}" in banner
+        assert "oce agent create" in banner
+        server.cli("agent", "create", "alice")
+        actor = httpx.get(f"{server.base_url}/agents/alice", timeout=5).json()
+        assert actor["id"] == f"{server.base_url}/agents/alice"
