@@ -1,0 +1,204 @@
+"""The one way we read remote documents: signed, bounded, and checked.
+
+Every fetch is a signed GET; redirects are followed by hand (at most `max_redirects`,
+each hop checked again, loops refused); the answer must be 2xx with an ActivityStreams
+content type (a JRD type for WebFinger); the body is read as a stream and abandoned past
+`max_bytes`; the whole exchange, redirects included, must finish within `timeout`
+seconds. An object's `id` must equal the URL it was finally served from: a redirect may
+move us to another origin, and the document is then authoritative for that origin only;
+a caller that asked for a specific id compares it with the returned document's id.
+Addresses and schemes are checked by the client's transport (`guarded_transport`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import httpx
+
+from federation.errors import FetchFailed, FetchRefused
+
+__all__ = [
+    "ACCEPT_ACTIVITY",
+    "ACCEPT_JRD",
+    "SafeFetcher",
+    "is_activitystreams_type",
+    "is_jrd_type",
+]
+
+AS_PROFILE = "https://www.w3.org/ns/activitystreams"
+ACCEPT_ACTIVITY = f'application/activity+json, application/ld+json; profile="{AS_PROFILE}"'
+ACCEPT_JRD = "application/jrd+json, application/json"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _media_type(content_type: str) -> tuple[str, dict[str, str]]:
+    kind, *raw_params = content_type.split(";")
+    params = {}
+    for raw in raw_params:
+        name, _, value = raw.partition("=")
+        params[name.strip().lower()] = value.strip().strip('"')
+    return kind.strip().lower(), params
+
+
+def is_activitystreams_type(content_type: str) -> bool:
+    """application/activity+json, or application/ld+json with the ActivityStreams profile."""
+    kind, params = _media_type(content_type)
+    if kind == "application/activity+json":
+        return True
+    return kind == "application/ld+json" and AS_PROFILE in params.get("profile", "").split()
+
+
+def is_jrd_type(content_type: str) -> bool:
+    """application/jrd+json or application/json (what WebFinger servers answer)."""
+    return _media_type(content_type)[0] in ("application/jrd+json", "application/json")
+
+
+class SafeFetcher:
+    """Signed, bounded GETs of ActivityStreams objects and WebFinger documents.
+
+    `client` is the shared federation client (built on `guarded_transport`); `auth`
+    signs each request (`HttpSignatureAuth`); `parse_json` turns the body into Python
+    (inject the strict parser; its errors become FetchRefused).
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        auth: httpx.Auth | None,
+        *,
+        allow_private_network: bool = False,
+        max_bytes: int = 1_048_576,
+        timeout: float = 10.0,
+        max_redirects: int = 3,
+        parse_json: Callable[[bytes], Any] = json.loads,
+    ) -> None:
+        self._client = client
+        self._auth = auth
+        self.allow_private_network = allow_private_network
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.max_redirects = max_redirects
+        self._parse_json = parse_json
+
+    async def fetch_object(self, url: str, *, check_id: bool = True) -> dict[str, Any]:
+        """Fetch an ActivityStreams object; its `id` must equal the URL it came from.
+
+        `check_id=False` is for callers that check the document another way (a key id
+        with a path of its own, served as the actor document). Raises FetchRefused or
+        FetchFailed.
+        """
+        final_url, body = await self._get(url, ACCEPT_ACTIVITY, is_activitystreams_type)
+        document = self._parse_object(final_url, body)
+        if check_id:
+            found = document.get("id")
+            if not isinstance(found, str) or not _same_url(found, final_url):
+                raise FetchRefused(
+                    final_url, f"document id {found!r} is not the URL it was fetched from"
+                )
+        return document
+
+    async def fetch_jrd(self, url: str) -> dict[str, Any]:
+        """Fetch a WebFinger JRD (application/jrd+json or application/json)."""
+        final_url, body = await self._get(url, ACCEPT_JRD, is_jrd_type)
+        return self._parse_object(final_url, body)
+
+    def check_url(self, url: str) -> str:
+        """`url` without its fragment if we may request it; FetchRefused otherwise."""
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise FetchRefused(url, f"not a valid URL: {exc}") from exc
+        allowed = ("https", "http") if self.allow_private_network else ("https",)
+        if parsed.scheme not in allowed:
+            raise FetchRefused(url, f"scheme {parsed.scheme!r} is not allowed; use https")
+        if not parsed.host:
+            raise FetchRefused(url, "URL has no host")
+        if parsed.userinfo:
+            raise FetchRefused(url, "URL carries credentials")
+        return str(parsed.copy_with(fragment=None))
+
+    async def _get(
+        self, url: str, accept: str, type_ok: Callable[[str], bool]
+    ) -> tuple[str, bytes]:
+        current = self.check_url(url)
+        try:
+            with anyio.fail_after(self.timeout):
+                return await self._follow(current, accept, type_ok)
+        except TimeoutError:
+            raise FetchFailed(url, f"no complete answer within {self.timeout:g} s") from None
+        except httpx.TimeoutException as exc:
+            raise FetchFailed(url, f"timed out: {type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:
+            raise FetchFailed(url, f"network error: {type(exc).__name__}: {exc}") from exc
+
+    async def _follow(
+        self, url: str, accept: str, type_ok: Callable[[str], bool]
+    ) -> tuple[str, bytes]:
+        current, seen, hops = url, {url}, 0
+        while True:
+            request = self._client.build_request(
+                "GET", current, headers={"Accept": accept}, timeout=self.timeout
+            )
+            if self._auth is None:
+                response = await self._client.send(request, stream=True)
+            else:
+                response = await self._client.send(request, auth=self._auth, stream=True)
+            try:
+                status = response.status_code
+                if status in _REDIRECTS:
+                    location = response.headers.get("location")
+                    if not location:
+                        raise FetchFailed(current, f"HTTP {status} without a Location", status)
+                    target = self.check_url(str(response.url.join(location)))
+                    hops += 1
+                    if target in seen:
+                        raise FetchRefused(url, f"redirect loop: {current} -> {target}")
+                    if hops > self.max_redirects:
+                        raise FetchRefused(url, f"more than {self.max_redirects} redirects")
+                    seen.add(target)
+                    current = target
+                    continue
+                if not 200 <= status < 300:
+                    raise FetchFailed(current, f"HTTP {status}", status)
+                content_type = response.headers.get("content-type", "")
+                if not type_ok(content_type):
+                    raise FetchRefused(current, f"content type {content_type!r} is not accepted")
+                return current, await self._read(current, response)
+            finally:
+                await response.aclose()
+
+    async def _read(self, url: str, response: httpx.Response) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise FetchRefused(url, f"body of {declared} bytes exceeds {self.max_bytes}")
+        chunks: list[bytes] = []
+        size = 0
+        # Counting decoded bytes bounds what a compressed answer can expand into.
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchRefused(url, f"body exceeds {self.max_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _parse_object(self, url: str, body: bytes) -> dict[str, Any]:
+        try:
+            document = self._parse_json(body)
+        except Exception as exc:
+            # The parser is injected, so its error type is unknown here: any failure
+            # means the same thing, a body we refuse.
+            raise FetchRefused(url, f"body is not valid JSON: {exc}") from exc
+        if not isinstance(document, dict):
+            raise FetchRefused(url, "body is not a JSON object")
+        return document
+
+
+def _same_url(left: str, right: str) -> bool:
+    try:
+        return httpx.URL(left) == httpx.URL(right)
+    except httpx.InvalidURL:
+        return False

@@ -1,0 +1,125 @@
+"""Remote public keys, cached in memory (LRU with a time to live), and key rotation.
+
+The inbox verifies with `await cache.get(key_id)`; when that fails it calls
+`await cache.refresh(key_id)` and, if that gave a key, verifies once more. A refresh
+fetches at most once per key per `refresh_interval`, whether the fetch succeeds or not,
+so a stream of badly signed requests cannot make us hammer the key's server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from federation.keys import RemoteKey
+
+__all__ = ["KeyCache"]
+
+FetchKey = Callable[[str], Awaitable[RemoteKey]]
+
+
+@dataclass
+class _Entry:
+    key: RemoteKey
+    stored_at: float
+
+
+class KeyCache:
+    """An in-memory cache of remote keys in front of an injected `fetch_key(key_id)`.
+
+    `fetch_key` errors (FetchError, KeyFormatError) pass through to the caller. Concurrent
+    requests for the same missing key share one fetch.
+    """
+
+    def __init__(
+        self,
+        fetch_key: FetchKey,
+        *,
+        max_entries: int = 4096,
+        ttl: float = 24 * 3600.0,
+        refresh_interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch_key = fetch_key
+        self._max_entries = max_entries
+        self._ttl = ttl
+        self._refresh_interval = refresh_interval
+        self._clock = clock
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._last_fetch: dict[str, float] = {}
+        self._in_flight: dict[str, asyncio.Future[RemoteKey]] = {}
+
+    async def get(self, key_id: str) -> RemoteKey:
+        """The cached key, or a freshly fetched one when absent or older than the TTL."""
+        entry = self._entries.get(key_id)
+        if entry is not None and self._clock() - entry.stored_at < self._ttl:
+            self._entries.move_to_end(key_id)
+            return entry.key
+        return await self._fetch(key_id)
+
+    async def refresh(self, key_id: str) -> RemoteKey | None:
+        """Re-fetch the key after a failed verification; None when rate-limited.
+
+        Rate-limited means this key was fetched less than `refresh_interval` ago (by
+        `get` or `refresh`): the cached key is as fresh as a new fetch would be.
+        """
+        last = self._last_fetch.get(key_id)
+        if last is not None and self._clock() - last < self._refresh_interval:
+            return None
+        return await self._fetch(key_id)
+
+    def put(self, key: RemoteKey) -> None:
+        """Store a key learned another way (e.g. from an actor document just fetched)."""
+        self._store(key.key_id, key)
+
+    def invalidate(self, key_id: str) -> None:
+        """Forget a key, e.g. when its actor was deleted."""
+        self._entries.pop(key_id, None)
+
+    def __contains__(self, key_id: object) -> bool:
+        return key_id in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def _fetch(self, key_id: str) -> RemoteKey:
+        pending = self._in_flight.get(key_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[RemoteKey] = asyncio.get_running_loop().create_future()
+        self._in_flight[key_id] = future
+        self._last_fetch[key_id] = self._clock()
+        self._trim_last_fetch()
+        try:
+            key = await self._fetch_key(key_id)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            # Mark it retrieved so a future nobody else awaited does not warn when dropped.
+            future.exception()
+            raise
+        else:
+            self._store(key_id, key)
+            future.set_result(key)
+            return key
+        finally:
+            del self._in_flight[key_id]
+
+    def _store(self, key_id: str, key: RemoteKey) -> None:
+        self._entries[key_id] = _Entry(key, self._clock())
+        self._entries.move_to_end(key_id)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def _trim_last_fetch(self) -> None:
+        # Keep the rate-limit ledger bounded: entries past the interval carry no meaning.
+        if len(self._last_fetch) <= 2 * self._max_entries:
+            return
+        cutoff = self._clock() - self._refresh_interval
+        for stale in [k for k, at in self._last_fetch.items() if at < cutoff]:
+            del self._last_fetch[stale]

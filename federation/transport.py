@@ -1,0 +1,305 @@
+"""The address guard: federation traffic connects only to public unicast addresses.
+
+The check happens on the address we actually connect to: `GuardedBackend` resolves the
+host itself, drops every refused address, and hands the network backend the checked IP
+(TLS still uses the host name for SNI and certificate checks, and the Host header is
+unchanged). A host name that resolves to 127.0.0.1 when we check and elsewhere when we
+connect (DNS rebinding) therefore cannot slip through.
+
+`guarded_transport()` builds the one httpx transport all federation traffic uses, fetches
+and deliveries alike. `allow_private_network=True` is a development switch: it lifts the
+address check and also allows plain http, so tests can talk to servers on loopback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+import anyio
+import httpcore
+import httpx
+
+from federation.errors import AddressRefused, FetchRefused
+
+__all__ = [
+    "GuardedBackend",
+    "GuardedTransport",
+    "IPAddress",
+    "address_refusal",
+    "guarded_transport",
+]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
+_CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
+
+
+def address_refusal(address: IPAddress) -> str | None:
+    """Why we never connect to `address`, or None when it is a public unicast address.
+
+    IPv6 forms that carry an IPv4 address (IPv4-mapped, 6to4, Teredo, NAT64) are judged
+    by the IPv4 address inside them; IPv4-compatible (::a.b.c.d) is refused outright.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            kind, inner = embedded
+            if inner is None:
+                return kind
+            why = address_refusal(inner)
+            return f"{kind} of {inner}, which is {why}" if why else None
+    for test, why in (
+        (address.is_unspecified, "the unspecified address"),
+        (address.is_loopback, "a loopback address"),
+        (address.is_link_local, "a link-local address"),
+        (address.is_multicast, "a multicast address"),
+        (address.is_private, "a private or special-purpose address"),
+        (address.is_reserved, "a reserved address"),
+    ):
+        if test:
+            return why
+    if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
+        return "a shared (carrier-grade NAT) address"
+    if isinstance(address, ipaddress.IPv6Address) and address in _SITE_LOCAL:
+        return "a site-local address"
+    if not address.is_global:
+        return "not a global unicast address"
+    return None
+
+
+def _embedded_ipv4(
+    address: ipaddress.IPv6Address,
+) -> tuple[str, ipaddress.IPv4Address | None] | None:
+    if address.ipv4_mapped is not None:
+        return "an IPv4-mapped address", address.ipv4_mapped
+    if address.sixtofour is not None:
+        return "a 6to4 address", address.sixtofour
+    if address.teredo is not None:
+        server, client = address.teredo
+        # Either end of a Teredo tunnel being private is enough to refuse it.
+        worse = client if address_refusal(client) else server
+        return "a Teredo address", worse
+    if address in _NAT64:
+        return "a NAT64 address", ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in _NAT64_LOCAL:
+        return "a local-use NAT64 address", None
+    if address in _IPV4_COMPATIBLE and int(address) > 1:
+        return "an IPv4-compatible IPv6 address (deprecated)", None
+    return None
+
+
+async def _system_resolve(host: str, port: int) -> list[str]:
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that connects only to addresses that pass the guard."""
+
+    def __init__(
+        self,
+        *,
+        allow_private_network: bool = False,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+        resolve: Resolver = _system_resolve,
+    ) -> None:
+        self.allow_private_network = allow_private_network
+        self._inner = inner or httpcore.AnyIOBackend()
+        self._resolve = resolve
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await self.checked_addresses(host, port, timeout)
+        last_error: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        assert last_error is not None
+        raise last_error
+
+    async def checked_addresses(self, host: str, port: int, limit: float | None) -> list[str]:
+        """The addresses of `host` we may connect to; AddressRefused when there are none."""
+        try:
+            literal: IPAddress | None = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            literal = None
+        if literal is not None:
+            candidates = [str(literal)]
+        else:
+            try:
+                with anyio.fail_after(limit):
+                    candidates = await self._resolve(host, port)
+            except TimeoutError as exc:
+                raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+            except OSError as exc:
+                raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        if not candidates:
+            raise httpcore.ConnectError(f"{host} has no address")
+        if self.allow_private_network:
+            return list(dict.fromkeys(candidates))
+        allowed: list[str] = []
+        refused: tuple[str, str] | None = None
+        for candidate in dict.fromkeys(candidates):
+            address = ipaddress.ip_address(candidate)
+            why = address_refusal(address)
+            if why is None:
+                allowed.append(str(address))
+            elif refused is None:
+                refused = (str(address), why)
+        if not allowed:
+            assert refused is not None
+            raise AddressRefused(host, *refused)
+        return allowed
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("federation traffic never uses unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+# httpcore's exceptions, most specific first, and the httpx exception each becomes.
+_EXCEPTIONS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+def _to_httpx(exc: Exception) -> Exception:
+    for source, target in _EXCEPTIONS:
+        if isinstance(exc, source):
+            return target(str(exc) or type(exc).__name__)
+    return exc
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: AsyncIterator[bytes] | Any) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for part in self._stream:
+                yield part
+        except Exception as exc:
+            mapped = _to_httpx(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    async def aclose(self) -> None:
+        if hasattr(self._stream, "aclose"):
+            await self._stream.aclose()
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over an httpcore pool whose connections pass the guard."""
+
+    def __init__(
+        self,
+        *,
+        allow_private_network: bool = False,
+        limits: httpx.Limits | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        backend: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self.allow_private_network = allow_private_network
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context or httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=backend or GuardedBackend(allow_private_network=allow_private_network),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        scheme = request.url.scheme
+        allowed = ("https", "http") if self.allow_private_network else ("https",)
+        if scheme not in allowed:
+            raise FetchRefused(str(request.url), f"scheme {scheme!r} is not allowed; use https")
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        try:
+            response = await self._pool.handle_async_request(core_request)
+        except Exception as exc:
+            mapped = _to_httpx(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+def guarded_transport(
+    allow_private_network: bool,
+    *,
+    limits: httpx.Limits | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> httpx.AsyncBaseTransport:
+    """The transport for the one federation `httpx.AsyncClient` the lifespan creates.
+
+    Refuses schemes other than https and every non-public address, unless
+    `allow_private_network` (development and tests only: it allows http and loopback).
+    """
+    return GuardedTransport(
+        allow_private_network=allow_private_network, limits=limits, ssl_context=ssl_context
+    )
