@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from federation.errors import FetchFailed
-from federation.keycache import KeyCache
+from federation.errors import FetchFailed, SignatureInvalid, SignatureTimeError
+from federation.headers import Headers
+from federation.httpsig import sign_request
+from federation.keycache import KeyCache, verify_signed_request
 from federation.keys import RemoteKey
+from federation.request import RequestParts
+
+from .conftest import NOW
 
 
 class Clock:
@@ -129,3 +135,50 @@ async def test_put_and_invalidate(fetcher: Fetcher, rsa_key: rsa.RSAPrivateKey) 
     cache.invalidate("k")
     assert "k" not in cache
     assert fetcher.calls == []
+
+
+# --- the verify-then-refresh rule that makes key rotation work ----------------------------
+
+
+def _signed_request(key: rsa.RSAPrivateKey, key_id: str = "https://a.example/u#k") -> RequestParts:
+    body = b"{}"
+    added = sign_request("POST", "https://local.example/inbox", {}, body, key_id, key, NOW)
+    return RequestParts("POST", "/inbox", "local.example", Headers(added), body)
+
+
+async def test_rotated_key_is_refetched_once(
+    fetcher: Fetcher, other_rsa_key: rsa.RSAPrivateKey
+) -> None:
+    clock = Clock()
+    cache = KeyCache(fetcher, clock=clock)
+    await cache.get("https://a.example/u#k")  # cached: the old key
+    fetcher.key = other_rsa_key  # the actor rotated its key
+    clock.now += 61
+    verified = await verify_signed_request(
+        _signed_request(other_rsa_key), cache, NOW, require_digest=True
+    )
+    assert verified.actor_id == "https://a.example/u"
+    assert len(fetcher.calls) == 2
+
+
+async def test_refetch_is_rate_limited_and_the_failure_stands(
+    fetcher: Fetcher, other_rsa_key: rsa.RSAPrivateKey
+) -> None:
+    cache = KeyCache(fetcher, clock=Clock())
+    request = _signed_request(other_rsa_key)  # signed with a key the actor never published
+    with pytest.raises(SignatureInvalid):
+        await verify_signed_request(request, cache, NOW, require_digest=True)
+    assert len(fetcher.calls) == 1  # fetched just now by get(): refresh declined
+
+
+async def test_time_errors_do_not_trigger_a_refetch(
+    fetcher: Fetcher, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    clock = Clock()
+    cache = KeyCache(fetcher, clock=clock)
+    clock.now += 61
+    with pytest.raises(SignatureTimeError):
+        await verify_signed_request(
+            _signed_request(rsa_key), cache, NOW + timedelta(hours=13), require_digest=True
+        )
+    assert len(fetcher.calls) == 1
