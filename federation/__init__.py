@@ -56,7 +56,7 @@ from federation.hosthealth import (
     start_probe,
 )
 from federation.httpsig import CavageParams, parse_signature_header, sign_request
-from federation.keycache import KeyCache
+from federation.keycache import KeyCache, verify_signed_request
 from federation.keys import (
     KeyPair,
     PrivateKeyType,
@@ -180,5 +180,6 @@ __all__ = [
     "signature_scheme",
     "start_probe",
     "verify_request",
+    "verify_signed_request",
     "webfinger_url",
 ]

@@ -19,6 +19,7 @@ __all__ = [
     "check_signed_at",
     "format_http_date",
     "from_timestamp",
+    "http_date_or_none",
     "parse_http_date",
     "utc_now",
 ]
@@ -37,13 +38,20 @@ def format_http_date(moment: datetime) -> str:
     return format_datetime(_aware(moment).astimezone(UTC), usegmt=True)
 
 
-def parse_http_date(value: str, *, field: str = "Date") -> datetime:
-    """Parse an HTTP-date (RFC 9110 §5.6.7); raise SignatureMalformed naming `field`."""
+def http_date_or_none(value: str) -> datetime | None:
+    """Parse an HTTP-date (RFC 9110 §5.6.7), timezone-aware; None when it is not one."""
     try:
-        parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError) as exc:
-        raise SignatureMalformed(f"{field} header {value!r} is not an HTTP-date") from exc
-    return _aware(parsed)
+        return _aware(parsedate_to_datetime(value.strip()))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def parse_http_date(value: str, *, field: str = "Date") -> datetime:
+    """Parse a signed HTTP-date header; raise SignatureMalformed naming `field`."""
+    parsed = http_date_or_none(value)
+    if parsed is None:
+        raise SignatureMalformed(f"{field} header {value!r} is not an HTTP-date")
+    return parsed
 
 
 def check_signed_at(signed_at: datetime, now: datetime, *, what: str) -> None:

@@ -24,8 +24,8 @@ from typing import Literal
 
 import httpx
 
-from federation.clock import parse_http_date, utc_now
-from federation.errors import FetchError, FetchRefused, SignatureError
+from federation.clock import http_date_or_none, utc_now
+from federation.errors import FetchError, FetchRefused
 from federation.headers import HeaderInput, Headers
 
 __all__ = [
@@ -84,10 +84,10 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     if text.isdigit():
         moment = now + timedelta(seconds=min(int(text), int(MAX_RETRY_AFTER.total_seconds())))
     else:
-        try:
-            moment = parse_http_date(text, field="Retry-After")
-        except SignatureError:
+        parsed = http_date_or_none(text)
+        if parsed is None:
             return None
+        moment = parsed
     return min(max(moment, now), now + MAX_RETRY_AFTER)
 
 

@@ -140,8 +140,11 @@ class SafeFetcher:
     ) -> tuple[str, bytes]:
         current, seen, hops = url, {url}, 0
         while True:
+            # Uncompressed answers keep the size cap exact; a server that compresses
+            # anyway is still bounded, since the cap counts decoded bytes.
+            headers = {"Accept": accept, "Accept-Encoding": "identity"}
             request = self._client.build_request(
-                "GET", current, headers={"Accept": accept}, timeout=self.timeout
+                "GET", current, headers=headers, timeout=self.timeout
             )
             if self._auth is None:
                 response = await self._client.send(request, stream=True)

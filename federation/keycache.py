@@ -13,10 +13,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from federation.errors import SignatureInvalid
 from federation.keys import RemoteKey
+from federation.request import RequestParts
+from federation.verify import Verified, signature_key_id, verify_request
 
-__all__ = ["KeyCache"]
+__all__ = ["KeyCache", "verify_signed_request"]
 
 FetchKey = Callable[[str], Awaitable[RemoteKey]]
 
@@ -123,3 +127,23 @@ class KeyCache:
         cutoff = self._clock() - self._refresh_interval
         for stale in [k for k, at in self._last_fetch.items() if at < cutoff]:
             del self._last_fetch[stale]
+
+
+async def verify_signed_request(
+    request: RequestParts, keys: KeyCache, now: datetime, *, require_digest: bool
+) -> Verified:
+    """Look up the signing key through `keys` and verify, re-fetching the key once.
+
+    Only a signature that does not verify (SignatureInvalid) triggers the re-fetch, since
+    that is what a rotated key looks like; time, coverage and digest failures do not.
+    Raises SignatureError, or the key fetch's FetchError / KeyFormatError.
+    """
+    key_id = signature_key_id(request.headers)
+    key = await keys.get(key_id)
+    try:
+        return verify_request(request, key, now, require_digest=require_digest)
+    except SignatureInvalid:
+        fresh = await keys.refresh(key_id)
+        if fresh is None:
+            raise
+        return verify_request(request, fresh, now, require_digest=require_digest)

@@ -19,7 +19,8 @@ class RequestParts:
     `target` is the path and query exactly as received ("/inbox", "/o?page=2").
     `host` is the authority the request was addressed to, as the sender saw it (the Host
     header when the reverse proxy preserves it, else the instance's public host and port).
-    `body` is the raw body, byte for byte, before any parsing.
+    `body` is the raw body, byte for byte, before any parsing. `scheme` is the public
+    scheme (https behind a TLS-terminating proxy), used for RFC 9421 `@target-uri`.
     """
 
     method: str

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from http_sfv.dictionary import Dictionary
 from http_sfv.item import InnerList, Item
+from http_sfv.types import Token
 
 from federation.algorithms import ALGORITHMS, Algorithm, algorithms_for
 from federation.clock import check_expires, check_signed_at, from_timestamp, parse_http_date
@@ -233,7 +234,7 @@ def _dictionary(view: Headers, name: str) -> Dictionary:
 def _params(label: str, member: InnerList, signature: bytes) -> Rfc9421Params:
     names = []
     for item in member:
-        if not isinstance(item.value, str) or isinstance(item.value, bool):
+        if not isinstance(item.value, str) or isinstance(item.value, Token):
             raise SignatureMalformed(f"signature {label}: component {item} is not a string")
         if item.params:
             raise SignatureMalformed(
@@ -254,7 +255,7 @@ def _params(label: str, member: InnerList, signature: bytes) -> Rfc9421Params:
                 raise SignatureMalformed(f"signature {label}: {pname} is not an integer")
             values[pname] = pvalue
         elif pname in _TEXT_PARAMS:
-            if not isinstance(pvalue, str):
+            if not isinstance(pvalue, str) or isinstance(pvalue, Token):
                 raise SignatureMalformed(f"signature {label}: {pname} is not a string")
             values[pname] = str(pvalue)
     return Rfc9421Params(

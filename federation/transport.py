@@ -103,7 +103,10 @@ async def _system_resolve(host: str, port: int) -> list[str]:
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that connects only to addresses that pass the guard."""
+    """An httpcore network backend that connects only to addresses that pass the guard.
+
+    `resolve` and `refusal` are injectable for tests (a fake DNS, a stricter rule).
+    """
 
     def __init__(
         self,
@@ -111,10 +114,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         allow_private_network: bool = False,
         inner: httpcore.AsyncNetworkBackend | None = None,
         resolve: Resolver = _system_resolve,
+        refusal: Callable[[IPAddress], str | None] = address_refusal,
     ) -> None:
         self.allow_private_network = allow_private_network
         self._inner = inner or httpcore.AnyIOBackend()
         self._resolve = resolve
+        self._refusal = refusal
 
     async def connect_tcp(
         self,
@@ -164,7 +169,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         refused: tuple[str, str] | None = None
         for candidate in dict.fromkeys(candidates):
             address = ipaddress.ip_address(candidate)
-            why = address_refusal(address)
+            why = self._refusal(address)
             if why is None:
                 allowed.append(str(address))
             elif refused is None:

@@ -4,7 +4,8 @@ The inbox (or a route that demands signed GETs) calls, in this order:
 
 1. `signature_key_id(headers)` to learn which key to look up (raises SignatureMissing);
 2. `verify_request(parts, key, now, require_digest=True)` with that key;
-   on SignatureInvalid, refresh the key once through the key cache and try again;
+   on SignatureInvalid, refresh the key once through the key cache and try again
+   (`keycache.verify_signed_request` does 1 and 2 together);
 3. `check_actor_matches_signer(activity, verified)` once the body is parsed.
 
 RFC 9421 is used when Signature-Input is present, draft-cavage otherwise.
