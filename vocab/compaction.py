@@ -18,7 +18,7 @@ from vocab.actions import get_action
 from vocab.errors import ContextError, InvalidObject
 from vocab.namespaces import PUBLIC, XSD, vf_local_name
 from vocab.quantity import canonical_decimal, parse_decimal
-from vocab.terms import LANGUAGE_MAPS, VALUE_KINDS, canonical_name, canonical_type
+from vocab.terms import LANGUAGE_MAPS, VALUE_KINDS, canonical_name, canonical_type, vocab_valued
 from vocab.units import normalize_unit
 
 __all__ = ["compact"]
@@ -96,6 +96,8 @@ def _canonical(name: str, value: Any, path: str, *, reference: bool) -> Any:
     if kind is None:
         if reference and value in _PUBLIC_SPELLINGS:
             return PUBLIC
+        if reference and name in vocab_valued():
+            return canonical_name(value)  # a vocabulary term, named like a key
         return value
     if not isinstance(value, str) and kind != "decimal":
         raise InvalidObject(path, f"must be a string, not {type(value).__name__}")

@@ -57,7 +57,10 @@ def _key(context: ActiveContext, key: str) -> tuple[str | None, Term | None]:
     return memo
 
 
-def _element(context: ActiveContext, element: Mapping[str, Any]) -> dict[str, Any]:
+def _element(
+    context: ActiveContext, element: Mapping[str, Any], owner: Term | None = None
+) -> dict[str, Any]:
+    """Expand a node, value or list object; ``owner`` is the term whose value it is."""
     local = element.get("@context")
     if local is not None:
         context = process_context(context, local)
@@ -65,15 +68,15 @@ def _element(context: ActiveContext, element: Mapping[str, Any]) -> dict[str, An
         raise _Unsupported
     keys = [(key, *_key(context, key)) for key in sorted(element) if key != "@context"]
     if any(iri in ("@value", "@list", "@set") for _key_, iri, _term in keys):
-        return _value_or_list(context, element, keys)
+        return _value_or_list(context, element, keys, owner)
     result: dict[str, Any] = {}
     for key, iri, term in keys:
         if iri is None:
             continue
         value = element[key]
         if iri == "@id":
-            if not isinstance(value, str):
-                raise _Unsupported
+            if not isinstance(value, str) or "@id" in result:
+                raise _Unsupported  # pyld reports colliding or invalid ids
             result["@id"] = expand_iri(context, value, vocab=False)
         elif iri == "@type":
             result.setdefault("@type", []).extend(_types(context, value))
@@ -108,11 +111,17 @@ def _value_or_list(
     context: ActiveContext,
     element: Mapping[str, Any],
     keys: list[tuple[str, str | None, Term | None]],
+    owner: Term | None,
 ) -> dict[str, Any]:
     kinds = {iri: key for key, iri, _term in keys}
+    if len(kinds) != len(keys):
+        raise _Unsupported  # two keys for one keyword
     if "@list" in kinds and len(kinds) == 1:
         items = element[kinds["@list"]]
-        return {"@list": _items(context, None, items if isinstance(items, list) else [items])}
+        if owner is not None and owner.container == "@list":
+            raise _Unsupported  # a list inside a list container
+        values = items if isinstance(items, list) else [items]
+        return {"@list": _items(context, owner, values)}
     if "@value" not in kinds or not set(kinds) <= {"@value", "@type", "@language"}:
         raise _Unsupported
     value = element[kinds["@value"]]
@@ -152,15 +161,13 @@ def _items(context: ActiveContext, term: Term | None, values: list[Any]) -> list
             raise _Unsupported  # nested arrays: JSON-LD 1.1 list-of-lists rules
         item = _item(context, term, value)
         if item is not None:
-            if "@list" in item and term is not None and term.container == "@list":
-                raise _Unsupported
             items.append(item)
     return items
 
 
 def _item(context: ActiveContext, term: Term | None, value: Any) -> dict[str, Any] | None:
     if isinstance(value, Mapping):
-        element = _element(context, value)
+        element = _element(context, value, term)
         if "@value" in element and element["@value"] is None:
             return None
         return element

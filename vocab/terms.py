@@ -47,6 +47,7 @@ __all__ = [
     "canonical_type",
     "protected_terms",
     "term_names",
+    "vocab_valued",
 ]
 
 _OM2_HTTPS = OM2.replace("http:", "https:")
@@ -80,6 +81,7 @@ GUARDED_NAMESPACES = (VF, *VF_LEGACY, AS, OM2, _OM2_HTTPS, OCE, SEC)
 class _Tables:
     names: dict[str, str]  # IRI -> canonical name
     all_names: frozenset[str]
+    vocab_valued: frozenset[str]  # properties whose values are vocabulary terms
     protected: dict[str, tuple[str, ...]]  # term -> IRIs an inline context may give it
 
 
@@ -157,12 +159,23 @@ def _tables() -> _Tables:
         protected[term] = tuple(accepted)
     protected["vf"] = (VF, *VF_LEGACY)
     protected["om2"] = (OM2, _OM2_HTTPS)
-    return _Tables(names, frozenset(names.values()), protected)
+    vocab_valued = frozenset(
+        term
+        for table in (oce, activitystreams, security)
+        for term, (_iri, definition) in table.items()
+        if isinstance(definition, dict) and definition.get("@type") == "@vocab"
+    )
+    return _Tables(names, frozenset(names.values()), vocab_valued, protected)
 
 
 def term_names() -> frozenset[str]:
     """Every canonical compact name (properties and types)."""
     return _tables().all_names
+
+
+def vocab_valued() -> frozenset[str]:
+    """Properties whose values are vocabulary terms (``@type: @vocab``): ``proofPurpose``…"""
+    return _tables().vocab_valued
 
 
 def protected_terms() -> Mapping[str, tuple[str, ...]]:
