@@ -94,15 +94,31 @@ def loads(data: bytes | str, limits: JsonLimits = DEFAULT_LIMITS) -> Any:
     except ValueError as exc:
         # Python refuses integers beyond its own digit limit before our walk sees them.
         raise JsonError("", f"not acceptable JSON ({exc})") from None
-    _check(value, limits)
+    _check(value, limits, len(data), _brackets(data))
     return value
 
 
-def _check(root: Any, limits: JsonLimits) -> None:
-    """Walk once, iteratively, checking depth, sizes and integers."""
+def _brackets(data: bytes | str) -> int:
+    if isinstance(data, bytes):
+        return data.count(b"[") + data.count(b"{")
+    return data.count("[") + data.count("{")
+
+
+def _check(root: Any, limits: JsonLimits, length: int, brackets: int) -> None:
+    """Walk once, iteratively, checking depth, sizes and integers.
+
+    The text's length bounds what can be in it: a limit the whole text cannot exceed
+    is not checked value by value (a short inbox POST only pays for the depth walk).
+    """
     max_depth = limits.max_depth
     max_chars = limits.max_string_chars
     max_items = limits.max_items
+    check_depth = brackets > max_depth  # brackets inside strings only over-count
+    check_strings = length > max_chars
+    check_items = length >= 2 * max_items  # N entries need at least 2N - 1 characters
+    check_ints = length > limits.max_number_digits
+    if not (check_depth or check_strings or check_items or check_ints):
+        return
     int_bound = 10**limits.max_number_digits
     stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(root, 0, ())]
     while stack:
@@ -128,12 +144,16 @@ def _check(root: Any, limits: JsonLimits) -> None:
         depth += 1
         if depth > max_depth:
             raise JsonError(pointer(path), f"nesting is deeper than {max_depth} levels")
-        if size > max_items:
+        if check_items and size > max_items:
             raise JsonError(pointer(path), f"more than {max_items} entries")
         for key, child in items:
-            if isinstance(key, str) and len(key) > max_chars:
+            if check_strings and isinstance(key, str) and len(key) > max_chars:
                 raise JsonError(pointer(path), f"key longer than {max_chars} characters")
-            if isinstance(child, (dict, list, str, int)):
+            if (
+                isinstance(child, (dict, list))
+                or (check_strings and isinstance(child, str))
+                or (check_ints and isinstance(child, int))
+            ):
                 stack.append((child, depth, (*path, key)))
 
 

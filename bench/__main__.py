@@ -1,0 +1,6 @@
+"""Run every benchmark."""
+
+from bench import vocab_normalize
+
+if __name__ == "__main__":
+    vocab_normalize.main()

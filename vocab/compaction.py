@@ -1,0 +1,113 @@
+"""From expanded JSON-LD to oce's canonical compact form.
+
+Unlike JSON-LD compaction, the result does not depend on how the sender typed its
+values: the key is chosen from the property's IRI alone (:mod:`vocab.terms`), and
+values become plain JSON: ``{"@id": x}`` and ``{"@value": x}`` become ``x``, datatypes
+are dropped (the typed layer knows them), language-tagged ``content``/``name``/
+``summary`` go to their ``...Map``. Arrays of one value become the value, except
+ordered lists. ValueFlows values are canonicalized on the way: actions to camelCase
+names, units to OM2 ids, ``hasNumericalValue`` to a canonical decimal string,
+``purpose`` to ``offer``/``request``, and the public audience to its full IRI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vocab.actions import get_action
+from vocab.errors import ContextError, InvalidObject
+from vocab.namespaces import PUBLIC, XSD, vf_local_name
+from vocab.quantity import canonical_decimal, parse_decimal
+from vocab.terms import LANGUAGE_MAPS, VALUE_KINDS, canonical_name, canonical_type, vocab_valued
+from vocab.units import normalize_unit
+
+__all__ = ["compact"]
+
+_PUBLIC_SPELLINGS = frozenset({PUBLIC, "as:Public", "Public"})
+_MAP_KEYS = frozenset(LANGUAGE_MAPS.values())
+
+
+def compact(expanded: list[dict[str, Any]]) -> dict[str, Any]:
+    """Compact the one node of an expanded document into canonical form."""
+    if len(expanded) != 1:
+        raise InvalidObject("", f"the document describes {len(expanded)} objects, not one")
+    return _node(expanded[0], "")
+
+
+def _node(node: dict[str, Any], path: str) -> dict[str, Any]:
+    collected: dict[str, list[Any]] = {}
+    result: dict[str, Any] = {}
+    for prop, values in node.items():
+        if prop == "@id":
+            result["id"] = values
+        elif prop == "@type":
+            names = [canonical_type(t) for t in values]
+            result["type"] = names[0] if len(names) == 1 else names
+        elif prop == "@index":
+            continue
+        elif prop.startswith("@"):
+            raise ContextError(f"{path}/{prop}", f"JSON-LD keyword {prop} is not supported here")
+        else:
+            name = canonical_name(prop)
+            many = len(values) > 1
+            for i, value in enumerate(values):
+                where = f"{path}/{name}/{i}" if many else f"{path}/{name}"
+                key, compacted = _value(name, value, where)
+                collected.setdefault(key, []).append(compacted)
+            if not values:
+                collected.setdefault(name, [])
+    for key, items in collected.items():
+        if key in _MAP_KEYS:
+            merged: dict[str, Any] = {}
+            for item in items:
+                merged.update(item)
+            result[key] = merged
+        elif len(items) == 1:
+            result[key] = items[0]
+        else:
+            result[key] = items
+    return result
+
+
+def _value(name: str, value: dict[str, Any], path: str) -> tuple[str, Any]:
+    if "@list" in value:
+        items = [_value(name, item, f"{path}/{i}")[1] for i, item in enumerate(value["@list"])]
+        return ("orderedItems" if name == "items" else name), items
+    if "@value" in value:
+        literal = value["@value"]
+        language = value.get("@language")
+        if language is not None:
+            if name in LANGUAGE_MAPS:
+                return LANGUAGE_MAPS[name], {language: literal}
+            return name, {"@value": literal, "@language": language}
+        if value.get("@type") == XSD + "boolean" and literal in ("true", "false"):
+            literal = literal == "true"
+        return name, _canonical(name, literal, path, reference=False)
+    if "@id" in value and len(value) == 1:
+        return name, _canonical(name, value["@id"], path, reference=True)
+    if "@graph" in value:
+        nodes = [_node(n, path) for n in value["@graph"]]
+        return name, nodes[0] if len(nodes) == 1 else nodes
+    return name, _node(value, path)
+
+
+def _canonical(name: str, value: Any, path: str, *, reference: bool) -> Any:
+    kind = VALUE_KINDS.get(name)
+    if kind is None:
+        if reference and value in _PUBLIC_SPELLINGS:
+            return PUBLIC
+        if reference and name in vocab_valued():
+            return canonical_name(value)  # a vocabulary term, named like a key
+        return value
+    if not isinstance(value, str) and kind != "decimal":
+        raise InvalidObject(path, f"must be a string, not {type(value).__name__}")
+    if kind == "decimal":
+        return canonical_decimal(parse_decimal(value, path))
+    # A bare word under ActivityStreams' "@vocab": "_:" arrives as a blank-node IRI.
+    bare = value[2:] if value.startswith("_:") else value
+    if kind == "action":
+        return get_action(bare, path).name
+    if kind == "unit":
+        return normalize_unit(bare, path)
+    # purpose: offer or request, in any ValueFlows spelling; the typed layer checks it.
+    return vf_local_name(bare) or bare
