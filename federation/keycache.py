@@ -35,19 +35,23 @@ class KeyCache:
     """An in-memory cache of remote keys in front of an injected `fetch_key(key_id)`.
 
     `fetch_key` errors (FetchError, KeyFormatError) pass through to the caller. Concurrent
-    requests for the same missing key share one fetch.
+    requests for the same missing key share one fetch. `refetch_key`, when given, is what
+    `refresh` calls instead: a `fetch_key` that may answer from a store shared with other
+    processes must not be asked again when that stored key just failed.
     """
 
     def __init__(
         self,
         fetch_key: FetchKey,
         *,
+        refetch_key: FetchKey | None = None,
         max_entries: int = 4096,
         ttl: float = 24 * 3600.0,
         refresh_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch_key = fetch_key
+        self._refetch_key = refetch_key or fetch_key
         self._max_entries = max_entries
         self._ttl = ttl
         self._refresh_interval = refresh_interval
@@ -73,7 +77,7 @@ class KeyCache:
         last = self._last_fetch.get(key_id)
         if last is not None and self._clock() - last < self._refresh_interval:
             return None
-        return await self._fetch(key_id)
+        return await self._fetch(key_id, self._refetch_key)
 
     def put(self, key: RemoteKey) -> None:
         """Store a key learned another way (e.g. from an actor document just fetched)."""
@@ -89,7 +93,7 @@ class KeyCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def _fetch(self, key_id: str) -> RemoteKey:
+    async def _fetch(self, key_id: str, fetch: FetchKey | None = None) -> RemoteKey:
         pending = self._in_flight.get(key_id)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -98,7 +102,7 @@ class KeyCache:
         self._last_fetch[key_id] = self._clock()
         self._trim_last_fetch()
         try:
-            key = await self._fetch_key(key_id)
+            key = await (fetch or self._fetch_key)(key_id)
         except asyncio.CancelledError:
             future.cancel()
             raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from sqlalchemy.exc import IntegrityError
@@ -17,14 +18,22 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+import instance.handlers  # noqa: F401  (registers the activity handlers)
+from federation import HttpSignatureAuth, SafeFetcher, guarded_transport, load_private_key
 from instance import __version__
 from instance.agents import instance_key
 from instance.db import Database
+from instance.inbox_store import InboxStore
 from instance.migrate import upgrade
+from instance.moderation import Blocklist
+from instance.peers import Peers
 from instance.problems import exception_handlers
 from instance.routes import routes
 from instance.services import Services
 from instance.settings import Settings
+from instance.urls import Urls
+from instance.workers import Workers
+from vocab import jsontext
 
 __all__ = ["create_app"]
 
@@ -34,25 +43,45 @@ log = logging.getLogger("oce")
 async def start_services(
     settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> Services:
-    """Open the database (migrating it), the HTTP client and the instance key."""
+    """Open the database (migrating it), the HTTP client, the instance key and the
+    inbox writer. Workers are started separately (:func:`start_workers`)."""
     db = Database.from_url(settings.database_url)
     await upgrade(db.engine)
     try:
         async with db.write() as session:
-            await instance_key(session)
+            key = await instance_key(session)
     except IntegrityError:
-        pass  # another process starting at the same moment created it first
+        # Another process starting at the same moment created it first.
+        async with db.read() as session:
+            key = await instance_key(session)
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
     http = httpx.AsyncClient(
-        transport=transport,
+        transport=transport or guarded_transport(settings.allow_private_network, limits=limits),
         timeout=httpx.Timeout(10.0),
         headers={"User-Agent": f"oce/{__version__} (+{settings.base_url})"},
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         follow_redirects=False,
     )
-    return Services(settings=settings, db=db, http=http)
+    urls = Urls(settings.base_url)
+    fetcher = SafeFetcher(
+        http,
+        HttpSignatureAuth(urls.instance_key, load_private_key(key.private_key_pem)),
+        allow_private_network=settings.allow_private_network,
+        parse_json=jsontext.loads,
+    )
+    store = InboxStore(db)
+    store.start()
+    return Services(
+        settings=settings,
+        db=db,
+        http=http,
+        peers=Peers(db, fetcher),
+        blocklist=Blocklist(db),
+        inbox_store=store,
+    )
 
 
 async def stop_services(svc: Services) -> None:
+    await svc.inbox_store.stop()
     await svc.http.aclose()
     await svc.db.dispose()
 
@@ -67,11 +96,15 @@ def create_app(
     """
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Services]]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         svc = await start_services(settings, transport=transport)
+        workers = Workers(svc)
+        if settings.run_workers:
+            workers.start()
         try:
-            yield {"services": svc}
+            yield {"services": svc, "workers": workers}
         finally:
+            await workers.stop()
             await stop_services(svc)
 
     static = StaticFiles(packages=[("instance", "static")])

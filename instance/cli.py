@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,12 +19,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from instance import __version__
 from instance.agents import create_agent, list_agents, require_agent
+from instance.app import start_services, stop_services
 from instance.db import Database
+from instance.logs import configure_logging
 from instance.migrate import upgrade
+from instance.moderation import block_domain, blocked_domains, unblock_domain
 from instance.problems import Problem
 from instance.settings import Settings, SettingsError, load_settings
 from instance.tokens import create_token
 from instance.urls import Urls
+from instance.workers import Workers
 
 __all__ = ["main"]
 
@@ -90,6 +95,59 @@ async def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await db.dispose()
     _out(token)
+    return 0
+
+
+async def cmd_domain_block(settings: Settings, args: argparse.Namespace) -> int:
+    db = await _open(settings)
+    try:
+        async with db.write() as session:
+            name = await block_domain(session, args.domain)
+    finally:
+        await db.dispose()
+    _out(f"blocked {name}: its requests get 403 and nothing is delivered to it")
+    return 0
+
+
+async def cmd_domain_unblock(settings: Settings, args: argparse.Namespace) -> int:
+    db = await _open(settings)
+    try:
+        async with db.write() as session:
+            removed = await unblock_domain(session, args.domain)
+    finally:
+        await db.dispose()
+    if not removed:
+        raise Problem(404, f"{args.domain} was not blocked", field="domain")
+    _out(f"unblocked {args.domain}")
+    return 0
+
+
+async def cmd_domain_list(settings: Settings, _args: argparse.Namespace) -> int:
+    db = await _open(settings)
+    try:
+        async with db.read() as session:
+            for name in await blocked_domains(session):
+                _out(name)
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    configure_logging(settings.log_level)
+    svc = await start_services(settings)
+    workers = Workers(svc)
+    workers.start()
+    _out(f"oce worker processing inbox and deliveries for {settings.base_url}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await workers.stop()
+        await stop_services(svc)
     return 0
 
 
@@ -165,6 +223,21 @@ def _parser() -> argparse.ArgumentParser:
     create.set_defaults(handler=cmd_agent_create)
     listing = agent.add_parser("list", help="list local agents")
     listing.set_defaults(handler=cmd_agent_list)
+
+    worker = sub.add_parser("worker", help="process the inbox and make deliveries (no web)")
+    worker.set_defaults(handler=cmd_worker)
+
+    domain = sub.add_parser("domain", help="blocked domains").add_subparsers(
+        dest="domain_command", required=True, metavar="ACTION"
+    )
+    for action, handler, text in (
+        ("block", cmd_domain_block, "refuse a domain's requests and deliver nothing to it"),
+        ("unblock", cmd_domain_unblock, "lift a block"),
+    ):
+        command = domain.add_parser(action, help=text)
+        command.add_argument("domain")
+        command.set_defaults(handler=handler)
+    domain.add_parser("list", help="list blocked domains").set_defaults(handler=cmd_domain_list)
 
     token = sub.add_parser("token", help="client access tokens").add_subparsers(
         dest="token_command", required=True, metavar="ACTION"

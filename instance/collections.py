@@ -7,24 +7,25 @@ correct while items are added, and the cost of a page does not grow with its dep
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from starlette.requests import Request
+from starlette.responses import Response
 
+from instance.negotiation import activity_response
 from instance.problems import Problem
 
-__all__ = ["PAGE_SIZE", "Page", "collection_document", "page_document", "page_request"]
+__all__ = ["PAGE_SIZE", "collection_response"]
 
 PAGE_SIZE = 50
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 
-#: (row id, the item as it appears in ``orderedItems``), newest first.
-Page = Sequence[tuple[int, Any]]
-PageLoader = Callable[[int | None, int], Awaitable[Page]]
 
-
-def page_request(request: Request) -> tuple[bool, int | None]:
+def _page_request(request: Request) -> tuple[bool, int | None]:
     """Whether a page was asked for, and the ``before`` cursor if any."""
     wants_page = request.query_params.get("page") is not None
     raw = request.query_params.get("before")
@@ -35,29 +36,40 @@ def page_request(request: Request) -> tuple[bool, int | None]:
     return True, int(raw)
 
 
-def collection_document(collection_id: str, total: int) -> dict[str, Any]:
-    return {
-        "@context": AS_CONTEXT,
-        "id": collection_id,
-        "type": "OrderedCollection",
-        "totalItems": total,
-        "first": f"{collection_id}?page=1",
-    }
+async def collection_response(
+    request: Request,
+    session: AsyncSession,
+    collection_id: str,
+    query: Select[int, Any],
+    row_id: InstrumentedAttribute[int],
+    item: Callable[[Any], Any] = lambda value: value,
+) -> Response:
+    """Serve the collection of ``query``'s rows ``(row id, value)``, or one page of it.
 
-
-async def page_document(collection_id: str, before: int | None, load: PageLoader) -> dict[str, Any]:
-    """One page of a collection, with ``next`` when more items follow."""
-    rows = await load(before, PAGE_SIZE + 1)
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    ``item`` turns a value into what ``orderedItems`` lists (e.g. parses stored JSON).
+    """
+    wants_page, before = _page_request(request)
+    if not wants_page:
+        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+        document: dict[str, Any] = {
+            "@context": AS_CONTEXT,
+            "id": collection_id,
+            "type": "OrderedCollection",
+            "totalItems": int(total or 0),
+            "first": f"{collection_id}?page=1",
+        }
+        return activity_response(request, document)
+    if before is not None:
+        query = query.where(row_id < before)
+    rows = (await session.execute(query.order_by(row_id.desc()).limit(PAGE_SIZE + 1))).all()
     page_id = f"{collection_id}?page=1" + (f"&before={before}" if before is not None else "")
-    document: dict[str, Any] = {
+    document = {
         "@context": AS_CONTEXT,
         "id": page_id,
         "type": "OrderedCollectionPage",
         "partOf": collection_id,
-        "orderedItems": [item for _, item in rows],
+        "orderedItems": [item(value) for _, value in rows[:PAGE_SIZE]],
     }
-    if more:
-        document["next"] = f"{collection_id}?page=1&before={rows[-1][0]}"
-    return document
+    if len(rows) > PAGE_SIZE:
+        document["next"] = f"{collection_id}?page=1&before={rows[PAGE_SIZE - 1][0]}"
+    return activity_response(request, document)

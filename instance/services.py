@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -12,6 +14,11 @@ from starlette.requests import Request
 from instance.db import Database
 from instance.settings import Settings
 from instance.urls import Urls
+
+if TYPE_CHECKING:
+    from instance.inbox_store import InboxStore
+    from instance.moderation import Blocklist
+    from instance.peers import Peers
 
 __all__ = ["Services", "services", "templates_environment"]
 
@@ -31,11 +38,25 @@ class Services:
     settings: Settings
     db: Database
     http: httpx.AsyncClient
+    peers: Peers
+    blocklist: Blocklist
+    inbox_store: InboxStore
     urls: Urls = field(init=False)
     templates: Environment = field(default_factory=templates_environment)
+    #: Set when deliveries or inbox items were queued, to wake this process's workers.
+    deliveries_due: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.urls = Urls(self.settings.base_url)
+
+    @property
+    def inbox_due(self) -> asyncio.Event:
+        return self.inbox_store.stored
+
+    def wake(self) -> None:
+        """Tell this process's workers that new work was committed."""
+        self.deliveries_due.set()
+        self.inbox_store.stored.set()
 
 
 def services(request: Request) -> Services:

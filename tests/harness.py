@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from instance.app import create_app
 from instance.services import Services
 from instance.settings import Settings
+from instance.workers import Workers
 
 
 class _WithState:
@@ -51,16 +52,31 @@ class Network(httpx.AsyncBaseTransport):
 
 @dataclass
 class Running:
-    """An instance running in-process: its services and a client for its HTTP API."""
+    """An instance running in-process: its services and a client for its HTTP API.
+
+    Its workers do not run in the background: :meth:`settle` runs them step by step,
+    so tests decide when inbox processing and deliveries happen.
+    """
 
     settings: Settings
     services: Services
     app: ASGIApp
     client: httpx.AsyncClient
+    workers: Workers
+
+    async def settle(self, *others: Running, rounds: int = 50) -> None:
+        """Run this instance's (and ``others``') workers until none has work left."""
+        for _ in range(rounds):
+            done = 0
+            for instance in (self, *others):
+                done += await instance.workers.run_once()
+            if done == 0:
+                return
+        raise AssertionError(f"workers still busy after {rounds} rounds")
 
 
 def make_settings(database_url: str, base_url: str = "https://a.test", **extra: Any) -> Settings:
-    return Settings(base_url=base_url, database_url=database_url, **extra)
+    return Settings(base_url=base_url, database_url=database_url, run_workers=False, **extra)
 
 
 @asynccontextmanager
@@ -74,4 +90,4 @@ async def running(settings: Settings, *, network: Network | None = None) -> Asyn
             network.add(settings.base_url, wrapped)
         transport = httpx.ASGITransport(app=wrapped)
         async with httpx.AsyncClient(transport=transport, base_url=settings.base_url) as client:
-            yield Running(settings, state["services"], wrapped, client)
+            yield Running(settings, state["services"], wrapped, client, state["workers"])

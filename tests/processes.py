@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -91,6 +92,21 @@ class Process:
         if self.popen is not None and self.popen.poll() is None:
             self.popen.send_signal(signal.SIGKILL)
             self.popen.wait(10)
+
+    def pause(self) -> None:
+        """SIGSTOP: the process still holds its port but answers nothing."""
+        assert self.popen is not None
+        self.popen.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.popen is not None
+        self.popen.send_signal(signal.SIGCONT)
+
+    def query(self, sql: str) -> list[tuple[object, ...]]:
+        """Read this instance's SQLite database directly (what it stored, as stored)."""
+        path = self.env["OCE_DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+        with sqlite3.connect(path, timeout=30) as connection:
+            return connection.execute(sql).fetchall()
 
     def stop(self) -> None:
         if self.popen is not None and self.popen.poll() is None:

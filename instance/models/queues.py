@@ -86,5 +86,6 @@ class PeerHost(Base):
     consecutive_failures: Mapped[int] = mapped_column(default=0)
     first_failure_at: Mapped[datetime | None] = mapped_column(default=None)
     paused_until: Mapped[datetime | None] = mapped_column(default=None)
+    probe_interval_seconds: Mapped[int | None] = mapped_column(default=None)
     last_success_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -28,6 +28,7 @@ class RemoteActor(Base):
     inbox: Mapped[str] = mapped_column(URI)
     shared_inbox: Mapped[str | None] = mapped_column(URI, default=None)
     url: Mapped[str | None] = mapped_column(URI, default=None)
+    followers: Mapped[str | None] = mapped_column(URI, default=None)
     document: Mapped[str] = mapped_column(Text, default="{}")
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
 

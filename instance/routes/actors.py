@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,9 +12,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from instance.agents import instance_key, list_agents, require_agent
-from instance.collections import collection_document, page_document, page_request
+from instance.collections import collection_response
 from instance.documents import agent_document, instance_actor_document, summary_html
-from instance.models import Agent, Follow, StoredObject
+from instance.models import Agent, Follow
 from instance.negotiation import activity_response, negotiate
 from instance.services import Services, services
 
@@ -80,24 +79,12 @@ async def _follow_collection(request: Request, *, followers: bool) -> Response:
     svc = services(request)
     username = request.path_params["username"]
     collection_id = svc.urls.followers(username) if followers else svc.urls.following(username)
-    wants_page, before = page_request(request)
     async with svc.db.read() as session:
         agent = await require_agent(session, username)
         where = _followers_of(agent) if followers else _following_of(agent)
         column = Follow.follower if followers else Follow.followee
-        if not wants_page:
-            document = collection_document(collection_id, await _count(session, *where))
-        else:
-
-            async def load(cursor: int | None, limit: int) -> list[tuple[int, Any]]:
-                query = select(Follow.id, column).where(*where)
-                if cursor is not None:
-                    query = query.where(Follow.id < cursor)
-                rows = await session.execute(query.order_by(Follow.id.desc()).limit(limit))
-                return [(row[0], row[1]) for row in rows]
-
-            document = await page_document(collection_id, before, load)
-    return activity_response(request, document)
+        query = select(Follow.id, column).where(*where)
+        return await collection_response(request, session, collection_id, query, Follow.id)
 
 
 async def followers(request: Request) -> Response:
@@ -108,42 +95,10 @@ async def following(request: Request) -> Response:
     return await _follow_collection(request, followers=False)
 
 
-async def outbox(request: Request) -> Response:
-    """The agent's public activities, newest first (clients with its token see all)."""
-    svc = services(request)
-    username = request.path_params["username"]
-    collection_id = svc.urls.outbox(username)
-    wants_page, before = page_request(request)
-    async with svc.db.read() as session:
-        agent = await require_agent(session, username)
-        where = (
-            StoredObject.agent_id == agent.id,
-            StoredObject.is_activity.is_(True),
-            StoredObject.public.is_(True),
-        )
-        if not wants_page:
-            total = await session.scalar(
-                select(func.count()).select_from(StoredObject).where(*where)
-            )
-            document = collection_document(collection_id, int(total or 0))
-        else:
-
-            async def load(cursor: int | None, limit: int) -> list[tuple[int, Any]]:
-                query = select(StoredObject.id, StoredObject.body).where(*where)
-                if cursor is not None:
-                    query = query.where(StoredObject.id < cursor)
-                rows = await session.execute(query.order_by(StoredObject.id.desc()).limit(limit))
-                return [(row[0], json.loads(row[1])) for row in rows]
-
-            document = await page_document(collection_id, before, load)
-    return activity_response(request, document)
-
-
 routes = [
     Route("/", home),
     Route("/actor", instance_actor),
     Route("/agents/{username}", actor),
     Route("/agents/{username}/followers", followers),
     Route("/agents/{username}/following", following),
-    Route("/agents/{username}/outbox", outbox, methods=["GET"]),
 ]

@@ -182,3 +182,16 @@ async def test_time_errors_do_not_trigger_a_refetch(
             _signed_request(rsa_key), cache, NOW + timedelta(hours=13), require_digest=True
         )
     assert len(fetcher.calls) == 1
+
+
+async def test_refresh_uses_the_refetch_function_when_given(rsa_key: rsa.RSAPrivateKey) -> None:
+    # A shared store answers `get`; a failed verification must bypass it and ask the
+    # key's server, or every process would keep re-reading the same stale key.
+    store, server = Fetcher(rsa_key), Fetcher(rsa_key)
+    clock = Clock()
+    cache = KeyCache(store, refetch_key=server, clock=clock)
+    await cache.get("k")
+    clock.now += 61
+    assert await cache.refresh("k") is not None
+    assert store.calls == ["k"]
+    assert server.calls == ["k"]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 08:19:01.720855
+Create Date: 2026-11-27 08:30:58.558002
 """
 
 from collections.abc import Sequence
@@ -56,6 +56,7 @@ def upgrade() -> None:
             "first_failure_at", instance.models.base.UTCDateTime(timezone=True), nullable=True
         ),
         sa.Column("paused_until", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("probe_interval_seconds", sa.Integer(), nullable=True),
         sa.Column(
             "last_success_at", instance.models.base.UTCDateTime(timezone=True), nullable=True
         ),
@@ -73,6 +74,7 @@ def upgrade() -> None:
         sa.Column("inbox", sa.String(length=2048), nullable=False),
         sa.Column("shared_inbox", sa.String(length=2048), nullable=True),
         sa.Column("url", sa.String(length=2048), nullable=True),
+        sa.Column("followers", sa.String(length=2048), nullable=True),
         sa.Column("document", sa.Text(), nullable=False),
         sa.Column("fetched_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_remote_actors")),

@@ -1,0 +1,140 @@
+"""ActivityPub client-to-server: what an agent's client may post to its outbox.
+
+The server mints every id (a client cannot choose ids in our namespace), sets the actor
+and attribution to the agent the token belongs to, and fills ``published``. A bare
+object is wrapped in a ``Create``. Each accepted form has a builder in a registry keyed
+by ``(activity type, object type)``; the builder checks the request, may fetch remote
+actors first (no transaction is open then), and returns what to publish.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from instance.activities import PUBLIC, addressees, first_type, id_of, object_of
+from instance.models import Agent, StoredObject
+from instance.outbound import now_iso, publish, store_local_object
+from instance.peers import ActorUnavailable
+from instance.problems import Problem
+from instance.services import Services
+
+log = logging.getLogger("oce.c2s")
+
+__all__ = ["ACTIVITY_TYPES", "Posted", "Submission", "outbox_handler", "post_to_outbox"]
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+
+ACTIVITY_TYPES = frozenset(
+    {
+        "Accept", "Add", "Announce", "Block", "Create", "Delete", "Follow", "Like", "Offer",
+        "Reject", "Remove", "Undo", "Update", "Join", "Leave", "Invite", "TentativeAccept",
+        "TentativeReject", "Question",
+    }
+)  # fmt: skip
+
+
+@dataclass
+class Submission:
+    """A client's activity, after wrapping, with the agent that posts it."""
+
+    svc: Services
+    agent: Agent
+    activity: dict[str, Any]
+
+    @property
+    def actor(self) -> str:
+        return self.svc.urls.actor(self.agent.username)
+
+
+@dataclass
+class Posted:
+    """What to publish: the activity, and actors to deliver to outside its addressing."""
+
+    activity: dict[str, Any]
+    also_to: list[str] = field(default_factory=list)
+    #: Extra objects of ours to store alongside (e.g. a Note the activity creates).
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    #: Runs inside the publishing transaction (local side effects such as a follow row).
+    effects: Callable[[AsyncSession, StoredObject], Awaitable[None]] | None = None
+
+
+Builder = Callable[[Submission], Awaitable[Posted]]
+_BUILDERS: dict[tuple[str, str | None], Builder] = {}
+
+
+def outbox_handler(
+    activity_type: str, object_type: str | None = None
+) -> Callable[[Builder], Builder]:
+    """Register what the outbox does with an activity type (and object type)."""
+
+    def register(builder: Builder) -> Builder:
+        _BUILDERS[(activity_type, object_type)] = builder
+        return builder
+
+    return register
+
+
+def _wrap(document: dict[str, Any], actor: str) -> dict[str, Any]:
+    kind = first_type(document)
+    if kind is None:
+        raise Problem(400, "the posted document needs a type", field="type")
+    if kind in ACTIVITY_TYPES:
+        return dict(document)
+    # A bare object: wrap it in a Create carrying the object's addressing.
+    wrapped: dict[str, Any] = {"type": "Create", "actor": actor, "object": document}
+    for name in ("to", "cc", "bto", "bcc", "audience"):
+        if name in document:
+            wrapped[name] = document[name]
+    return wrapped
+
+
+async def post_to_outbox(svc: Services, agent: Agent, document: dict[str, Any]) -> StoredObject:
+    """Accept a client's activity: build it, store it, queue its deliveries."""
+    actor = svc.urls.actor(agent.username)
+    activity = _wrap(document, actor)
+    claimed_actor = id_of(activity.get("actor"))
+    if claimed_actor not in (None, actor):
+        raise Problem(403, f"this token posts as {actor}, not {claimed_actor}", field="actor")
+    kind = first_type(activity) or ""
+    builder = _BUILDERS.get((kind, first_type(object_of(activity)))) or _BUILDERS.get((kind, None))
+    if builder is None:
+        raise Problem(422, f"the outbox does not handle {kind} activities", field="type")
+    activity.pop("@context", None)
+    activity["id"] = svc.urls.new_activity()
+    activity["actor"] = actor
+    activity.setdefault("published", now_iso())
+    posted = await builder(Submission(svc, agent, activity))
+    posted.activity.setdefault("@context", AS_CONTEXT)
+    async with svc.db.write() as session:
+        for extra in posted.objects:
+            await store_local_object(session, agent, extra, activity=False)
+        outgoing = await publish(session, svc.urls, agent, posted.activity, also_to=posted.also_to)
+        if posted.effects is not None:
+            await posted.effects(session, outgoing.activity)
+    svc.wake()
+    return outgoing.activity
+
+
+async def prefetch_addressees(sub: Submission, *required: str) -> None:
+    """Fetch the remote actors an activity goes to, before publishing it.
+
+    A ``required`` actor that cannot be fetched is a 502 naming it (the client learns at
+    once that it cannot be reached). Other addressees are best effort: an address that is
+    not a reachable actor (a remote collection, say) gets nothing.
+    """
+    urls = sub.svc.urls
+    for address in required:
+        if not urls.is_local(address):
+            await sub.svc.peers.actor(address)
+    for address in set(addressees(sub.activity)) - set(required):
+        if address == PUBLIC or urls.is_local(address):
+            continue
+        try:
+            await sub.svc.peers.actor(address)
+        except ActorUnavailable as exc:
+            log.info("not delivering to %s: %s", address, exc.detail)

@@ -1,0 +1,265 @@
+"""The delivery worker: claims due deliveries, sends them signed, records what happened.
+
+Each delivery is a row (see :class:`~instance.models.Delivery`). Sends run
+concurrently, bounded overall and per host; each outcome is recorded as soon as it
+is known, several per transaction. The answer's classification, the retry schedule
+and host pausing are the pure policies of :mod:`federation.delivery` and
+:mod:`federation.hosthealth`; this module applies them to the rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation import (
+    HostHealth,
+    HttpSignatureAuth,
+    Outcome,
+    host_state,
+    load_private_key,
+    next_attempt_at,
+    post_activity,
+    record_contact,
+    record_failure,
+    record_success,
+    start_probe,
+)
+from instance.models import Agent, Delivery, InstanceKey, PeerHost, StoredObject, utcnow
+from instance.queue import Renewing, claim
+from instance.services import Services
+
+__all__ = ["DeliveryWorker", "resume_host"]
+
+log = logging.getLogger("oce.delivery")
+
+#: Short, so a crashed worker's deliveries are taken up again within half a minute;
+#: :class:`~instance.queue.Renewing` keeps it alive while the worker is busy.
+LEASE = timedelta(seconds=30)
+REQUEST_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class _Result:
+    delivery_id: int
+    host: str
+    attempts: int
+    outcome: Outcome
+
+
+def _health(row: PeerHost | None) -> HostHealth:
+    if row is None:
+        return HostHealth()
+    interval = timedelta(seconds=row.probe_interval_seconds) if row.probe_interval_seconds else None
+    return HostHealth(row.consecutive_failures, row.first_failure_at, row.paused_until, interval)
+
+
+def _store_health(row: PeerHost, health: HostHealth) -> None:
+    row.consecutive_failures = health.consecutive_failures
+    row.first_failure_at = health.failing_since
+    row.paused_until = health.paused_until
+    row.probe_interval_seconds = (
+        int(health.probe_interval.total_seconds()) if health.probe_interval else None
+    )
+
+
+async def resume_host(session: AsyncSession, host: str) -> None:
+    """The host sent us a signed request: it is up, so what waits for it goes now.
+
+    Only hosts we had trouble with have a row, so for every other sender this is one
+    primary-key lookup.
+    """
+    row = await session.get(PeerHost, host)
+    if row is None or (row.consecutive_failures == 0 and row.paused_until is None):
+        return
+    _store_health(row, record_contact(_health(row)))
+    now = utcnow()
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.host == host, Delivery.state == "pending", Delivery.next_attempt_at > now)
+        .values(next_attempt_at=now)
+    )
+
+
+class DeliveryWorker:
+    """Sends due deliveries with bounded concurrency; ``run_once`` is the test step."""
+
+    def __init__(
+        self, svc: Services, *, concurrency: int = 64, per_host: int = 8, batch: int = 500
+    ) -> None:
+        self.svc = svc
+        self.concurrency = concurrency
+        self.per_host = per_host
+        self.batch = batch
+        self._auth: dict[int | None, HttpSignatureAuth] = {}
+        self._rng = random.Random()
+
+    async def _auth_for(self, session: AsyncSession, agent_id: int | None) -> HttpSignatureAuth:
+        auth = self._auth.get(agent_id)
+        if auth is None:
+            urls = self.svc.urls
+            if agent_id is None:
+                key = await session.scalar(select(InstanceKey).limit(1))
+                assert key is not None
+                auth = HttpSignatureAuth(urls.instance_key, load_private_key(key.private_key_pem))
+            else:
+                agent = await session.get(Agent, agent_id)
+                assert agent is not None
+                auth = HttpSignatureAuth(
+                    urls.key(agent.username), load_private_key(agent.private_key_pem)
+                )
+            self._auth[agent_id] = auth
+        return auth
+
+    async def _claim(self) -> list[Delivery]:
+        now = utcnow()
+        paused = select(PeerHost.host).where(PeerHost.paused_until > now)
+        claimed = await claim(
+            self.svc.db,
+            Delivery,
+            limit=self.batch,
+            lease=LEASE,
+            where=[Delivery.host.not_in(paused)],
+        )
+        return await self._hold_probes(claimed, now)
+
+    async def _hold_probes(self, claimed: list[Delivery], now: datetime) -> list[Delivery]:
+        """A host whose pause has run out gets one delivery as a probe; the rest wait."""
+        hosts = {d.host for d in claimed}
+        if not hosts:
+            return claimed
+        async with self.svc.db.write() as session:
+            rows = (await session.scalars(select(PeerHost).where(PeerHost.host.in_(hosts)))).all()
+            probing = {r.host: r for r in rows if host_state(_health(r), now) == "probe-due"}
+            if not probing:
+                return claimed
+            keep: list[Delivery] = []
+            held: list[int] = []
+            for delivery in claimed:
+                if delivery.host in probing:
+                    if delivery.host in {d.host for d in keep}:
+                        held.append(delivery.id)
+                        continue
+                    _store_health(
+                        probing[delivery.host], start_probe(_health(probing[delivery.host]), now)
+                    )
+                keep.append(delivery)
+            if held:
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(held))
+                    .values(lease_until=None, attempts=Delivery.attempts - 1)
+                )
+        return keep
+
+    async def run_once(self) -> int:
+        """Claim one batch of due deliveries, send them all, record the outcomes."""
+        deliveries = await self._claim()
+        if not deliveries:
+            return 0
+        async with self.svc.db.read() as session:
+            found = await session.execute(
+                select(StoredObject.id, StoredObject.body).where(
+                    StoredObject.id.in_({d.object_id for d in deliveries})
+                )
+            )
+            bodies = {row_id: body for row_id, body in found}
+            auths = {
+                d.sender_agent_id: await self._auth_for(session, d.sender_agent_id)
+                for d in deliveries
+            }
+        overall = asyncio.Semaphore(self.concurrency)
+        hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.per_host))
+        results: list[_Result] = []
+        flush_lock = asyncio.Lock()
+
+        async def send(delivery: Delivery) -> None:
+            async with overall, hosts[delivery.host]:
+                if await self.svc.blocklist.is_blocked(delivery.inbox):
+                    outcome = Outcome("permanent", "the domain is blocked")
+                else:
+                    outcome = await post_activity(
+                        self.svc.http,
+                        delivery.inbox,
+                        bodies[delivery.object_id].encode(),
+                        auths[delivery.sender_agent_id],
+                        request_timeout=REQUEST_TIMEOUT,
+                    )
+            results.append(_Result(delivery.id, delivery.host, delivery.attempts, outcome))
+            if len(results) >= 50:
+                async with flush_lock:
+                    await self._record(results, leases)
+
+        async with Renewing(self.svc.db, Delivery, {d.id for d in deliveries}, LEASE) as leases:
+            await asyncio.gather(*(send(d) for d in deliveries))
+            async with flush_lock:
+                await self._record(results, leases)
+        return len(deliveries)
+
+    async def _record(self, results: list[_Result], leases: Renewing) -> None:
+        """Write the outcomes gathered so far (and empty the list)."""
+        if not results:
+            return
+        batch = results[:]
+        results.clear()
+        now = utcnow()
+        async with self.svc.db.write() as session:
+            for result in batch:
+                leases.finished(result.delivery_id)
+                outcome = result.outcome
+                values: dict[str, object] = {
+                    "lease_until": None,
+                    "last_status": outcome.status,
+                    "last_error": None if outcome.kind == "done" else outcome.reason[:2000],
+                }
+                if outcome.kind == "done":
+                    values.update(state="done", done_at=now)
+                else:
+                    retry = next_attempt_at(outcome, result.attempts, now, self._rng)
+                    if retry is None:
+                        values.update(state="failed", done_at=now)
+                        log.info("giving up delivery %d: %s", result.delivery_id, outcome.reason)
+                    else:
+                        values.update(next_attempt_at=retry)
+                await session.execute(
+                    update(Delivery).where(Delivery.id == result.delivery_id).values(**values)
+                )
+            await self._record_hosts(session, batch, now)
+
+    async def _record_hosts(
+        self, session: AsyncSession, batch: list[_Result], now: datetime
+    ) -> None:
+        by_host: dict[str, list[Outcome]] = defaultdict(list)
+        for result in batch:
+            by_host[result.host].append(result.outcome)
+        rows = {
+            r.host: r
+            for r in (
+                await session.scalars(select(PeerHost).where(PeerHost.host.in_(by_host)))
+            ).all()
+        }
+        for host, outcomes in by_host.items():
+            failed = [o for o in outcomes if o.host_failed]
+            alive = len(failed) < len(outcomes)
+            row = rows.get(host)
+            if row is None:
+                if alive:
+                    continue  # a healthy host we never had trouble with: nothing to keep
+                row = PeerHost(host=host, consecutive_failures=0)
+                session.add(row)
+            health = _health(row)
+            if alive:
+                health = record_success(health)
+                row.last_success_at = now
+            else:
+                for _ in failed:
+                    health = record_failure(health, now)
+                row.last_error = failed[-1].reason[:2000]
+            _store_health(row, health)

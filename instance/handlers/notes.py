@@ -1,0 +1,125 @@
+"""Posts from other servers: notes (and other plain objects) created, edited, deleted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nh3
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from instance.activities import first_type, id_of, is_public, object_of
+from instance.c2s import AS_CONTEXT, Posted, Submission, outbox_handler, prefetch_addressees
+from instance.models import StoredObject, utcnow
+from instance.negotiation import dumps
+from instance.problems import Problem
+from instance.processing import Context, Refused, handles
+
+__all__ = ["delete_remote_object"]
+
+_POST_TYPES = ("Note", "Article", "Question", "Page", "Image", "Video", "Event")
+
+
+async def _stored(session: AsyncSession, uri: str | None) -> StoredObject | None:
+    if uri is None:
+        return None
+    return await session.scalar(select(StoredObject).where(StoredObject.uri == uri))
+
+
+async def on_create_post(ctx: Context) -> None:
+    post = object_of(ctx.activity)
+    if not isinstance(post, dict) or not isinstance(post.get("id"), str):
+        raise Refused("Create needs the object itself, with an id")
+    if id_of(post.get("attributedTo")) not in (None, ctx.actor):
+        raise Refused("the post is attributed to someone other than its sender")
+    async with ctx.apply() as session:
+        if await _stored(session, post["id"]) is None:
+            session.add(
+                StoredObject(
+                    uri=post["id"],
+                    type=first_type(post) or "Note",
+                    actor=ctx.actor,
+                    public=is_public(post) or is_public(ctx.activity),
+                    body=dumps(post),
+                )
+            )
+
+
+async def on_update_post(ctx: Context) -> None:
+    post = object_of(ctx.activity)
+    if not isinstance(post, dict):
+        raise Refused("Update needs the object itself")
+    async with ctx.apply() as session:
+        row = await _stored(session, id_of(post))
+        if row is None or row.agent_id is not None:
+            return  # never seen, or ours: nothing a peer may change here
+        if row.actor != ctx.actor:
+            raise Refused("only the author may update a post")
+        row.body = dumps(post)
+
+
+async def delete_remote_object(session: AsyncSession, ctx: Context, uri: str | None) -> None:
+    """Tombstone a stored object of the sender's; ours and others' are left alone."""
+    row = await _stored(session, uri)
+    if row is None or row.agent_id is not None:
+        return
+    if row.actor != ctx.actor:
+        raise Refused("only the author may delete an object")
+    row.deleted_at = utcnow()
+    row.body = dumps({"id": row.uri, "type": "Tombstone", "formerType": row.type})
+
+
+for _kind in _POST_TYPES:
+    handles("Create", _kind)(on_create_post)
+    handles("Update", _kind)(on_update_post)
+
+
+# Client-to-server ----------------------------------------------------------------------
+
+#: The HTML Mastodon keeps in a post; everything else is stripped from what we send.
+POST_TAGS = {"p", "br", "a", "span"}
+POST_ATTRIBUTES = {"a": {"href", "class"}, "span": {"class"}}
+
+
+def clean_html(html: str) -> str:
+    """Post HTML reduced to what Mastodon displays (links get ``rel=nofollow``)."""
+    return nh3.clean(html, tags=POST_TAGS, attributes=POST_ATTRIBUTES, link_rel="nofollow noopener")
+
+
+def _merge_addressing(activity: dict[str, Any], post: dict[str, Any]) -> None:
+    """The activity and its object carry the same recipients (ActivityPub 7.1.1)."""
+    for name in ("to", "cc", "bto", "bcc", "audience"):
+        values: list[str] = []
+        for source in (activity.get(name), post.get(name)):
+            for value in source if isinstance(source, list) else [source]:
+                found = id_of(value)
+                if found is not None and found not in values:
+                    values.append(found)
+        if values:
+            activity[name] = post[name] = values
+
+
+@outbox_handler("Create", "Note")
+async def post_note(sub: Submission) -> Posted:
+    note = object_of(sub.activity)
+    assert isinstance(note, dict)
+    content = note.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise Problem(400, "a Note needs content", field="object.content")
+    if len(content) > 50_000:
+        raise Problem(400, "content is longer than 50000 characters", field="object.content")
+    post: dict[str, Any] = {
+        "id": sub.svc.urls.new_object(),
+        "type": "Note",
+        "attributedTo": sub.actor,
+        "content": clean_html(content),
+        "published": sub.activity["published"],
+    }
+    for name in ("summary", "inReplyTo", "sensitive", "tag", "to", "cc", "bto", "bcc", "audience"):
+        if name in note:
+            post[name] = note[name]
+    post["url"] = post["id"]
+    _merge_addressing(sub.activity, post)
+    sub.activity["object"] = post
+    await prefetch_addressees(sub)
+    return Posted(sub.activity, objects=[{"@context": AS_CONTEXT, **post}])

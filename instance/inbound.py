@@ -1,0 +1,178 @@
+"""Receiving activities: the inbox's checks, in the order that costs least first.
+
+1. body size (413), 2. strict bounded JSON (400), 3. signature (401),
+4. blocked domain (403), 5. origins (403), 6. durable storage, then 202.
+
+Processing happens afterwards, in the background (:mod:`instance.processing`). A
+blocked domain is refused as soon as its key id is read: we never fetch anything from
+a blocked domain, not even the key that would let us check its signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from federation import (
+    FetchError,
+    Headers,
+    KeyFormatError,
+    OriginError,
+    RequestParts,
+    SignatureError,
+    Verified,
+    actor_id_of,
+    check_actor_matches_signer,
+    check_same_origin,
+    signature_key_id,
+    verify_signed_request,
+)
+from instance.activities import first_type, id_of, object_of
+from instance.inbox_store import NewInboxItem
+from instance.problems import Problem
+from instance.services import Services
+from vocab import jsontext
+from vocab.errors import JsonError
+
+__all__ = ["read_body", "receive_activity"]
+
+log = logging.getLogger("oce.inbox")
+
+#: Activities whose object the sender creates or changes: its id must be the sender's.
+_OWN_OBJECT_TYPES = frozenset({"Create", "Update", "Delete", "Offer"})
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise Problem(413, f"the body is larger than {limit} bytes", field="body")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise Problem(413, f"the body is larger than {limit} bytes", field="body")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise Problem(400, "the client went away before sending the whole body") from None
+    return b"".join(chunks)
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """Strict, bounded JSON that must be an object; 400 naming the problem otherwise."""
+    try:
+        document = jsontext.loads(body)
+    except JsonError as exc:
+        raise Problem(400, str(exc), field=exc.field) from None
+    if not isinstance(document, dict):
+        raise Problem(400, "the body must be a JSON object", field="/")
+    return document
+
+
+def _request_parts(svc: Services, request: Request, headers: Headers, body: bytes) -> RequestParts:
+    target = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+    if query := request.scope.get("query_string", b""):
+        target += "?" + query.decode("latin-1")
+    return RequestParts(
+        method=request.method,
+        target=target,
+        host=request.headers.get("host", svc.urls.host),
+        headers=headers,
+        body=body,
+        scheme=svc.urls.base.split("://", 1)[0],
+    )
+
+
+async def _verify(svc: Services, parts: RequestParts) -> Verified:
+    """Verify with the key we hold; on failure its server is asked once more (rotation)."""
+    try:
+        return await verify_signed_request(
+            parts, svc.peers.keys, datetime.now(UTC), require_digest=True
+        )
+    except SignatureError as exc:
+        raise Problem(401, f"signature refused: {exc.reason}", field="signature") from None
+    except (FetchError, KeyFormatError, OriginError) as exc:
+        raise Problem(401, f"cannot get the signing key: {exc}", field="signature") from None
+
+
+def _check_origins(svc: Services, activity: Mapping[str, Any], verified: Verified) -> str:
+    try:
+        actor = check_actor_matches_signer(activity, verified)
+        if first_type(activity) in _OWN_OBJECT_TYPES:
+            target = object_of(activity)
+            target_id = id_of(target)
+            if target_id is not None and target_id != actor:
+                check_same_origin(target_id, actor)
+    except OriginError as exc:
+        raise Problem(403, f"origin check failed: {exc}", field="actor") from None
+    activity_id = activity.get("id")
+    assert isinstance(activity_id, str)
+    if svc.urls.is_local(activity_id) or svc.urls.is_local(actor):
+        raise Problem(403, "a peer cannot send ids in this instance's namespace", field="id")
+    return actor
+
+
+def _is_delete_of_self(activity: Mapping[str, Any]) -> bool:
+    try:
+        actor = actor_id_of(activity)
+    except OriginError:
+        return False
+    return first_type(activity) == "Delete" and id_of(object_of(activity)) == actor
+
+
+async def receive_activity(
+    svc: Services, request: Request, recipient_agent_id: int | None
+) -> Response:
+    """Check, verify and durably store one inbound activity; answer 202."""
+    body = await read_body(request, svc.settings.max_body_bytes)
+    activity = parse_json_object(body)
+    activity_id = activity.get("id")
+    if not isinstance(activity_id, str) or not activity_id or len(activity_id) > 2048:
+        raise Problem(
+            400, "the activity needs an id (a URL of at most 2048 characters)", field="id"
+        )
+    if first_type(activity) is None:
+        raise Problem(400, "the activity needs a type", field="type")
+
+    headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw])
+    try:
+        key_id = signature_key_id(headers)
+    except SignatureError as exc:
+        raise Problem(401, f"signature refused: {exc.reason}", field="signature") from None
+    if await svc.blocklist.is_blocked(key_id) or await svc.blocklist.is_blocked(activity_id):
+        raise Problem(403, "this instance does not accept requests from that domain")
+
+    if _is_delete_of_self(activity) and not await svc.peers.known_key(key_id):
+        # An actor we never knew was deleted: nothing of it to remove, and its key is
+        # gone from its server, so acknowledge without fetching or storing anything.
+        return Response(status_code=202)
+
+    verified = await _verify(svc, _request_parts(svc, request, headers, body))
+    actor = _check_origins(svc, activity, verified)
+    if await svc.blocklist.is_blocked(actor):
+        raise Problem(403, "this instance does not accept requests from that domain")
+
+    result = await svc.inbox_store.store(
+        NewInboxItem(
+            activity_uri=activity_id,
+            body=body,
+            body_sha256=hashlib.sha256(body).hexdigest(),
+            headers=json.dumps(list(headers)),
+            signer_key_id=verified.key_id,
+            signer=verified.actor_id,
+            verified_by=verified.scheme,
+            recipient_agent_id=recipient_agent_id,
+        )
+    )
+    if result == "conflict":
+        raise Problem(409, f"{activity_id} was already received with other content", field="id")
+    return Response(status_code=202)

@@ -1,0 +1,177 @@
+"""Sending activities: store ours, resolve who gets them, queue the deliveries.
+
+:func:`publish` runs inside the caller's write transaction and does no network I/O:
+remote actors named in the addressing must already be known (callers fetch them first
+with :meth:`instance.peers.Peers.actor`). Followers on one server share one delivery to
+its shared inbox. Local recipients get the activity through our own inbox queue, as
+if it had arrived over HTTP, so one code path processes every activity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from instance.activities import PUBLIC, addressees, first_type, id_of, is_public, object_of
+from instance.models import Agent, Delivery, Follow, InboxItem, RemoteActor, StoredObject
+from instance.negotiation import dumps
+from instance.urls import Urls
+
+__all__ = ["Outgoing", "now_iso", "publish", "store_local_object"]
+
+log = logging.getLogger("oce.outbound")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Outgoing:
+    """What :func:`publish` queued: remote inboxes and whether local delivery happened."""
+
+    def __init__(self, activity: StoredObject, inboxes: list[str], local: bool) -> None:
+        self.activity = activity
+        self.inboxes = inboxes
+        self.local = local
+
+
+async def store_local_object(
+    session: AsyncSession, agent: Agent, document: Mapping[str, Any], *, activity: bool
+) -> StoredObject:
+    """Store one of our documents as it will be served and sent."""
+    row = StoredObject(
+        uri=document["id"],
+        type=first_type(document) or "Object",
+        is_activity=activity,
+        actor=document.get("actor") or document.get("attributedTo") or "",
+        agent_id=agent.id,
+        object_uri=id_of(object_of(document)) if activity else None,
+        public=is_public(document),
+        body=dumps(document),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def _follower_targets(
+    session: AsyncSession, agent: Agent
+) -> tuple[list[tuple[str, str | None]], bool]:
+    """Remote followers' (inbox, shared inbox) and whether local agents follow."""
+    rows = await session.execute(
+        select(RemoteActor.inbox, RemoteActor.shared_inbox, Follow.follower_agent_id)
+        .select_from(Follow)
+        .outerjoin(RemoteActor, RemoteActor.uri == Follow.follower)
+        .where(Follow.followee_agent_id == agent.id, Follow.state == "accepted")
+    )
+    remote: list[tuple[str, str | None]] = []
+    local = False
+    for inbox, shared, local_agent in rows:
+        if local_agent is not None:
+            local = True
+        elif inbox is not None:
+            remote.append((inbox, shared))
+    return remote, local
+
+
+async def _actor_targets(
+    session: AsyncSession, uris: Iterable[str]
+) -> list[tuple[str, str | None]]:
+    wanted = list(uris)
+    if not wanted:
+        return []
+    rows = await session.execute(
+        select(RemoteActor.uri, RemoteActor.inbox, RemoteActor.shared_inbox).where(
+            RemoteActor.uri.in_(wanted)
+        )
+    )
+    found = {uri: (inbox, shared) for uri, inbox, shared in rows}
+    for missing in set(wanted) - set(found):
+        log.warning("not delivering to %s: actor unknown (fetch it before publishing)", missing)
+    return list(found.values())
+
+
+async def publish(
+    session: AsyncSession,
+    urls: Urls,
+    agent: Agent,
+    activity: Mapping[str, Any],
+    *,
+    also_to: Iterable[str] = (),
+) -> Outgoing:
+    """Store ``activity`` (sent by ``agent``) and queue a delivery to each recipient.
+
+    ``also_to`` names extra actors that get it without being in its addressing (e.g.
+    the follower an ``Accept`` answers).
+    """
+    row = await store_local_object(session, agent, activity, activity=True)
+    followers = urls.followers(agent.username)
+    remote_actors: set[str] = set()
+    local = False
+    targets: list[tuple[str, str | None]] = []
+    for address in [*addressees(activity), *also_to]:
+        if address == PUBLIC or address == agent_uri(urls, agent):
+            continue
+        if address == followers:
+            remote, has_local = await _follower_targets(session, agent)
+            targets.extend(remote)
+            local = local or has_local
+        elif urls.is_local(address):
+            local = local or urls.username_of(address) is not None
+        else:
+            remote_actors.add(address)
+    targets.extend(await _actor_targets(session, remote_actors))
+    # One delivery per inbox; followers on one server share its shared inbox.
+    inboxes = sorted({shared or inbox for inbox, shared in targets})
+    if inboxes:
+        await _queue(session, row.id, agent.id, inboxes)
+    if local:
+        await _deliver_locally(session, agent, row)
+    return Outgoing(row, inboxes, local)
+
+
+def agent_uri(urls: Urls, agent: Agent) -> str:
+    return urls.actor(agent.username)
+
+
+async def _queue(session: AsyncSession, object_id: int, agent_id: int, inboxes: list[str]) -> None:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = [
+        {
+            "object_id": object_id,
+            "sender_agent_id": agent_id,
+            "inbox": inbox,
+            "host": urlsplit(inbox).netloc.lower(),
+        }
+        for inbox in inboxes
+    ]
+    # Chunks keep each statement under SQLite's bound-parameter limit.
+    for start in range(0, len(values), 1000):
+        await session.execute(
+            insert(Delivery)
+            .values(values[start : start + 1000])
+            .on_conflict_do_nothing(index_elements=["object_id", "inbox"])
+        )
+
+
+async def _deliver_locally(session: AsyncSession, agent: Agent, row: StoredObject) -> None:
+    body = row.body.encode()
+    session.add(
+        InboxItem(
+            activity_uri=row.uri,
+            body=body,
+            body_sha256=hashlib.sha256(body).hexdigest(),
+            headers="[]",
+            signer_key_id=f"{row.actor}#main-key",
+            signer=row.actor,
+            verified_by="local",
+        )
+    )

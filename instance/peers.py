@@ -1,0 +1,186 @@
+"""Other servers' actors and keys, as this instance knows them.
+
+Keys live in three places: process memory (a :class:`~federation.KeyCache`), the
+database (shared by every process of the instance) and the key owner's server. A
+lookup tries them in that order. When a signature fails with a cached key, the key is
+fetched again from its server (at most once a minute per key, see the key cache) and
+the database row is replaced, which is how every process learns of a rotated key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, select
+
+from federation import (
+    FetchError,
+    FetchRefused,
+    KeyCache,
+    KeyFormatError,
+    OriginError,
+    RemoteKey,
+    SafeFetcher,
+    fetch_remote_key,
+    key_from_document,
+    load_public_key,
+)
+from instance.db import Database
+from instance.models import RemoteActor, utcnow
+from instance.models import RemoteKey as RemoteKeyRow
+from instance.problems import Problem
+
+__all__ = ["ActorUnavailable", "Peers"]
+
+log = logging.getLogger("oce.peers")
+
+#: A remote actor document older than this is fetched again when next needed.
+ACTOR_TTL = timedelta(days=1)
+
+
+class ActorUnavailable(Problem):
+    """A remote actor could not be fetched or is not usable."""
+
+    def __init__(self, uri: str, why: str) -> None:
+        super().__init__(502, f"cannot use the actor {uri}: {why}", title="Bad gateway")
+        self.uri = uri
+
+
+class Peers:
+    """Remote actors and keys, backed by the database and fetched when missing."""
+
+    def __init__(
+        self, db: Database, fetcher: SafeFetcher, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.db = db
+        self.fetcher = fetcher
+        self.keys = KeyCache(self._load_key, refetch_key=self._fetch_key, clock=clock)
+
+    # Keys ---------------------------------------------------------------------------
+
+    async def known_key(self, key_id: str) -> bool:
+        """Whether we hold ``key_id`` already, without fetching anything."""
+        if key_id in self.keys:
+            return True
+        async with self.db.read() as session:
+            found = await session.scalar(
+                select(RemoteKeyRow.id).where(RemoteKeyRow.key_id == key_id)
+            )
+        return found is not None
+
+    async def _load_key(self, key_id: str) -> RemoteKey:
+        """The database's copy of a key, else its server's."""
+        async with self.db.read() as session:
+            row = await session.scalar(select(RemoteKeyRow).where(RemoteKeyRow.key_id == key_id))
+        if row is not None:
+            return RemoteKey(
+                row.key_id, row.owner, load_public_key(row.public_key_pem), row.fetched_at
+            )
+        return await self._fetch_key(key_id)
+
+    async def _fetch_key(self, key_id: str) -> RemoteKey:
+        """The key from its server; the database copy is replaced."""
+        key = await fetch_remote_key(self.fetcher, key_id)
+        await self._store_key(key)
+        return key
+
+    async def _store_key(self, key: RemoteKey) -> None:
+        async with self.db.write() as session:
+            row = await session.scalar(
+                select(RemoteKeyRow).where(RemoteKeyRow.key_id == key.key_id)
+            )
+            if row is None:
+                session.add(
+                    RemoteKeyRow(key_id=key.key_id, owner=key.owner, public_key_pem=key.pem)
+                )
+            else:
+                row.owner, row.public_key_pem, row.fetched_at = key.owner, key.pem, utcnow()
+
+    # Actors -------------------------------------------------------------------------
+
+    async def actor(self, uri: str, *, refresh: bool = False) -> RemoteActor:
+        """The remote actor ``uri``, fetched when unknown, stale, or ``refresh``."""
+        if not refresh:
+            async with self.db.read() as session:
+                row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
+            if row is not None and utcnow() - row.fetched_at < ACTOR_TTL:
+                return row
+        try:
+            document = await self.fetcher.fetch_object(uri)
+        except FetchError as exc:
+            raise ActorUnavailable(uri, exc.reason if hasattr(exc, "reason") else str(exc)) from exc
+        return await self.remember_actor(document)
+
+    async def remember_actor(self, document: Mapping[str, Any]) -> RemoteActor:
+        """Store (or refresh) an actor document we fetched or were sent by its owner."""
+        fields = actor_fields(document)
+        async with self.db.write() as session:
+            row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == fields["uri"]))
+            if row is None:
+                row = RemoteActor(**fields)
+                session.add(row)
+            else:
+                for name, value in fields.items():
+                    setattr(row, name, value)
+                row.fetched_at = utcnow()
+            await self._remember_keys(session, document, fields["uri"])
+        return row
+
+    async def _remember_keys(self, session: Any, document: Mapping[str, Any], uri: str) -> None:
+        entries = document.get("publicKey")
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("id"), str):
+                continue
+            try:
+                key = key_from_document(document, entry["id"])
+            except (KeyFormatError, OriginError) as exc:
+                log.info("ignoring a key of %s: %s", uri, exc)
+                continue
+            row = await session.scalar(
+                select(RemoteKeyRow).where(RemoteKeyRow.key_id == key.key_id)
+            )
+            if row is None:
+                session.add(RemoteKeyRow(key_id=key.key_id, owner=uri, public_key_pem=key.pem))
+            elif row.public_key_pem != key.pem:
+                row.public_key_pem, row.fetched_at = key.pem, utcnow()
+            self.keys.put(key)
+
+    async def forget_actor(self, uri: str) -> None:
+        """Drop an actor and its keys (it was deleted)."""
+        async with self.db.write() as session:
+            for key_id in (
+                await session.scalars(select(RemoteKeyRow.key_id).where(RemoteKeyRow.owner == uri))
+            ).all():
+                self.keys.invalidate(key_id)
+            await session.execute(delete(RemoteKeyRow).where(RemoteKeyRow.owner == uri))
+            await session.execute(delete(RemoteActor).where(RemoteActor.uri == uri))
+
+
+def actor_fields(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns we keep of an actor document; refuses one that cannot receive."""
+    uri = document.get("id")
+    inbox = document.get("inbox")
+    if not isinstance(uri, str) or not isinstance(inbox, str):
+        raise FetchRefused(str(uri), "actor document lacks an id or an inbox")
+    endpoints = document.get("endpoints")
+    shared = endpoints.get("sharedInbox") if isinstance(endpoints, Mapping) else None
+    url = document.get("url")
+    followers = document.get("followers")
+    return {
+        "uri": uri,
+        "host": urlsplit(uri).netloc.lower(),
+        "kind": str(document.get("type", "Person"))[:40],
+        "username": str(document.get("preferredUsername", ""))[:255],
+        "name": str(document.get("name") or "")[:500],
+        "inbox": inbox,
+        "shared_inbox": shared if isinstance(shared, str) else None,
+        "url": url if isinstance(url, str) else None,
+        "followers": followers if isinstance(followers, str) else None,
+        "document": json.dumps(document, default=str)[:200_000],
+    }

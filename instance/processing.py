@@ -1,0 +1,268 @@
+"""Processing stored inbound activities: a registry of handlers and the worker step.
+
+Each stored :class:`~instance.models.InboxItem` is processed once. Its handler is found
+by ``(activity type, object type)`` (then ``(activity type, None)``); unknown activities
+are logged and ignored, never an error. A handler may first do network work (fetch an
+actor) and then applies its effects in :meth:`Context.apply`, the one transaction that
+also marks the item done, so a crash either loses the whole effect (and the item is
+processed again) or none of it.
+
+A handler raises :class:`Later` when the activity refers to something we do not know
+yet (it is retried for a bounded time) and :class:`Refused` when it must not take
+effect (recorded on the item, with the reason).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from instance.activities import PUBLIC, addressees, first_type, id_of, is_public, object_of
+from instance.delivery import resume_host
+from instance.models import (
+    Agent,
+    Follow,
+    InboxEntry,
+    InboxItem,
+    RemoteActor,
+    StoredObject,
+    utcnow,
+)
+from instance.negotiation import dumps
+from instance.queue import Renewing, claim
+from instance.services import Services
+from vocab.errors import VocabError
+from vocab.reader import normalize
+
+__all__ = ["Context", "Later", "Refused", "handles", "process_due"]
+
+log = logging.getLogger("oce.processing")
+
+#: How long an activity may wait for something it refers to.
+WAIT_LIMIT = timedelta(hours=1)
+LEASE = timedelta(seconds=30)
+
+
+class Later(Exception):
+    """The activity refers to something not known yet: try again later."""
+
+
+class Refused(Exception):
+    """The activity must not take effect; ``str()`` says why."""
+
+
+@dataclass
+class Context:
+    """What a handler gets: the activity (normalized), who signed it, and the services."""
+
+    svc: Services
+    item_id: int
+    activity: dict[str, Any]
+    signer: str
+    verified_by: str
+    recipient_agent_id: int | None
+    #: Set by :meth:`apply`; the processor marks the item done itself when unset.
+    applied: bool = field(default=False)
+
+    @property
+    def actor(self) -> str:
+        return self.signer
+
+    @asynccontextmanager
+    async def apply(self) -> AsyncIterator[AsyncSession]:
+        """The write transaction for the handler's effects; it also marks the item done."""
+        async with self.svc.db.write() as session:
+            yield session
+            await _finish(session, self)
+        self.applied = True
+        self.svc.wake()
+
+
+Handler = Callable[[Context], Awaitable[None]]
+_HANDLERS: dict[tuple[str, str | None], Handler] = {}
+
+
+def handles(activity_type: str, object_type: str | None = None) -> Callable[[Handler], Handler]:
+    """Register a handler for an activity type (and optionally its object's type)."""
+
+    def register(handler: Handler) -> Handler:
+        key = (activity_type, object_type)
+        if key in _HANDLERS:
+            raise RuntimeError(f"two handlers for {key}")
+        _HANDLERS[key] = handler
+        return handler
+
+    return register
+
+
+async def handler_for(svc: Services, activity: dict[str, Any]) -> Handler | None:
+    """The handler for ``(type, object type)``, else for ``(type, None)``.
+
+    A bare reference to one of our own documents (``Accept`` of our Follow, say) is
+    typed by what we stored under that id.
+    """
+    kind = first_type(activity) or ""
+    target = object_of(activity)
+    target_type = first_type(target)
+    if isinstance(target, str) and svc.urls.is_local(target):
+        async with svc.db.read() as session:
+            target_type = await session.scalar(
+                select(StoredObject.type).where(StoredObject.uri == target)
+            )
+    return _HANDLERS.get((kind, target_type)) or _HANDLERS.get((kind, None))
+
+
+async def _mark(session: AsyncSession, item_id: int, state: str, error: str | None) -> None:
+    await session.execute(
+        update(InboxItem)
+        .where(InboxItem.id == item_id)
+        .values(state=state, error=error, processed_at=utcnow(), lease_until=None)
+    )
+
+
+async def _finish(session: AsyncSession, ctx: Context) -> None:
+    """File the activity into the inboxes of the local agents it reached; mark it done."""
+    agent_ids = await _recipients(session, ctx)
+    if agent_ids:
+        uri = ctx.activity["id"]
+        row_id = await session.scalar(select(StoredObject.id).where(StoredObject.uri == uri))
+        if row_id is None:
+            row = StoredObject(
+                uri=uri,
+                type=first_type(ctx.activity) or "Activity",
+                is_activity=True,
+                actor=ctx.actor,
+                object_uri=id_of(object_of(ctx.activity)),
+                public=is_public(ctx.activity),
+                body=dumps(ctx.activity),
+            )
+            session.add(row)
+            await session.flush()
+            row_id = row.id
+        existing = set(
+            (
+                await session.scalars(
+                    select(InboxEntry.agent_id).where(InboxEntry.object_id == row_id)
+                )
+            ).all()
+        )
+        session.add_all(
+            InboxEntry(agent_id=agent_id, object_id=row_id) for agent_id in agent_ids - existing
+        )
+    if ctx.verified_by != "local":
+        # A validly signed request shows the sender's server is up again.
+        await resume_host(session, urlsplit(ctx.signer).netloc.lower())
+    await _mark(session, ctx.item_id, "done", None)
+
+
+async def _recipients(session: AsyncSession, ctx: Context) -> set[int]:
+    """Local agents this activity was sent to: by personal inbox, by address, as its
+    object, or as followers of its actor (when it is public or addressed to them)."""
+    urls = ctx.svc.urls
+    found: set[int] = set()
+    if ctx.recipient_agent_id is not None:
+        found.add(ctx.recipient_agent_id)
+    addressed = set(addressees(ctx.activity))
+    # An activity about a local agent reaches it even when not addressed to it: a Follow
+    # names the followee only as its object, an Accept names our Follow.
+    target = object_of(ctx.activity)
+    concerned = {id_of(target), id_of(target.get("actor")) if isinstance(target, dict) else None}
+    usernames = [
+        name
+        for a in addressed | {c for c in concerned if c is not None}
+        if (name := urls.username_of(a)) is not None
+    ]
+    if usernames:
+        found.update(
+            (await session.scalars(select(Agent.id).where(Agent.username.in_(usernames)))).all()
+        )
+    followers_uri = await session.scalar(
+        select(RemoteActor.followers).where(RemoteActor.uri == ctx.actor)
+    )
+    if urls.is_local(ctx.actor) and (name := urls.username_of(ctx.actor)):
+        followers_uri = urls.followers(name)
+    if PUBLIC in addressed or (followers_uri is not None and followers_uri in addressed):
+        followers = await session.scalars(
+            select(Follow.follower_agent_id).where(
+                Follow.followee == ctx.actor,
+                Follow.state == "accepted",
+                Follow.follower_agent_id.is_not(None),
+            )
+        )
+        found.update(agent_id for agent_id in followers if agent_id is not None)
+    return found
+
+
+async def _process(svc: Services, item: InboxItem) -> None:
+    try:
+        activity = normalize(json.loads(item.body))
+    except VocabError as exc:
+        async with svc.db.write() as session:
+            await _mark(session, item.id, "failed", f"cannot read it: {exc}")
+        return
+    context = Context(
+        svc, item.id, activity, item.signer, item.verified_by, item.recipient_agent_id
+    )
+    handler = await handler_for(svc, activity)
+    try:
+        if handler is None:
+            log.info("ignoring %s %s from %s", first_type(activity), item.activity_uri, item.signer)
+        else:
+            await handler(context)
+    except Later as exc:
+        async with svc.db.write() as session:
+            waited = utcnow() - item.received_at
+            if waited > WAIT_LIMIT:
+                await _mark(session, item.id, "failed", f"gave up waiting: {exc}")
+            else:
+                delay = timedelta(seconds=min(2 ** (item.attempts + 1), 300))
+                await session.execute(
+                    update(InboxItem)
+                    .where(InboxItem.id == item.id)
+                    .values(next_attempt_at=utcnow() + delay, lease_until=None, error=str(exc))
+                )
+        return
+    except Refused as exc:
+        log.info("refused %s from %s: %s", item.activity_uri, item.signer, exc)
+        async with svc.db.write() as session:
+            await _mark(session, item.id, "failed", str(exc))
+        return
+    if not context.applied:
+        async with svc.db.write() as session:
+            await _finish(session, context)
+
+
+async def process_due(svc: Services, *, limit: int = 100) -> int:
+    """Claim and process the inbox items that are due; returns how many were claimed."""
+    items = await claim(svc.db, InboxItem, limit=limit, lease=LEASE)
+    async with Renewing(svc.db, InboxItem, {item.id for item in items}, LEASE) as leases:
+        for item in items:
+            await _process_safely(svc, item)
+            leases.finished(item.id)
+    return len(items)
+
+
+async def _process_safely(svc: Services, item: InboxItem) -> None:
+    """Process one item; an unexpected error leaves it to be retried (a few times)."""
+    try:
+        await _process(svc, item)
+    except Exception:
+        log.exception("processing %s failed; it will be retried", item.activity_uri)
+        async with svc.db.write() as session:
+            if item.attempts >= 5:
+                await _mark(session, item.id, "failed", "processing kept failing")
+            else:
+                await session.execute(
+                    update(InboxItem)
+                    .where(InboxItem.id == item.id)
+                    .values(lease_until=None, next_attempt_at=utcnow() + timedelta(seconds=30))
+                )

@@ -1,0 +1,105 @@
+"""Claiming due rows from a work table, shared by every process.
+
+A row is due when it is ``pending``, its ``next_attempt_at`` has come and no live lease
+holds it. Claiming sets a lease and counts the attempt, in one transaction; a worker
+that dies lets its lease lapse and the row becomes due again. On PostgreSQL the rows are
+locked with ``FOR UPDATE SKIP LOCKED`` so concurrent workers never claim the same row
+and never wait for each other; SQLite's immediate write transactions serialize claims.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from instance.db import Database
+from instance.models import Delivery, InboxItem, utcnow
+
+__all__ = ["Renewing", "claim"]
+
+Row = TypeVar("Row", InboxItem, Delivery)
+
+
+async def claim(
+    db: Database,
+    table: type[Row],
+    *,
+    limit: int,
+    lease: timedelta,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> list[Row]:
+    """Lease up to ``limit`` due rows of ``table`` (oldest due first) and return them."""
+    now = utcnow()
+    column: Any = table
+    due = (
+        select(column.id)
+        .where(
+            column.state == "pending",
+            column.next_attempt_at <= now,
+            or_(column.lease_until.is_(None), column.lease_until < now),
+            *where,
+        )
+        .order_by(column.next_attempt_at, column.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    async with db.write() as session:
+        ids = list((await session.scalars(due)).all())
+        if not ids:
+            return []
+        await session.execute(
+            update(column)
+            .where(column.id.in_(ids))
+            .values(lease_until=now + lease, attempts=column.attempts + 1)
+        )
+        rows = (
+            await session.scalars(select(column).where(column.id.in_(ids)).order_by(column.id))
+        ).all()
+    return list(rows)
+
+
+class Renewing:
+    """Keeps the leases of rows still being worked on alive while the work runs.
+
+    A lease is short (so a crashed worker's rows come back quickly) and the work may be
+    long (many deliveries to one slow host): every third of the lease, the rows not yet
+    finished get a fresh lease.
+    """
+
+    def __init__(self, db: Database, table: type[Row], ids: set[int], lease: timedelta) -> None:
+        self.db = db
+        self.table: Any = table
+        self.ids = ids
+        self.lease = lease
+        self._task: asyncio.Task[None] | None = None
+
+    def finished(self, row_id: int) -> None:
+        self.ids.discard(row_id)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            if not self.ids:
+                continue
+            async with self.db.write() as session:
+                await session.execute(
+                    update(self.table)
+                    .where(self.table.id.in_(list(self.ids)), self.table.state == "pending")
+                    .values(lease_until=utcnow() + self.lease)
+                )
+
+    async def __aenter__(self) -> Renewing:
+        self._task = asyncio.create_task(self._renew(), name="oce-lease-renewal")
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task

@@ -1,0 +1,73 @@
+"""Background work: processing inbound activities and making deliveries.
+
+Both loops run inside ``oce serve`` by default (woken at once when this process queued
+work) and in separate ``oce worker`` processes (which also poll, since work queued by a
+web process cannot wake them). Work is shared through the database only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from instance.delivery import DeliveryWorker
+from instance.processing import process_due
+from instance.services import Services
+
+__all__ = ["Workers"]
+
+log = logging.getLogger("oce.workers")
+
+#: How often an idle worker looks for work queued by other processes.
+POLL_SECONDS = 0.5
+
+
+async def _loop(name: str, step: Callable[[], Awaitable[int]], wake: asyncio.Event) -> None:
+    while True:
+        wake.clear()
+        try:
+            done = await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s step failed; retrying in a second", name)
+            await asyncio.sleep(1)
+            continue
+        if done == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+
+
+class Workers:
+    """The inbox processor and the delivery worker of one process."""
+
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.delivery = DeliveryWorker(svc)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(
+                _loop("inbox", lambda: process_due(self.svc), self.svc.inbox_due),
+                name="oce-inbox-processor",
+            ),
+            asyncio.create_task(
+                _loop("delivery", self.delivery.run_once, self.svc.deliveries_due),
+                name="oce-delivery",
+            ),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def run_once(self) -> int:
+        """One step of each worker (for tests): how many items and deliveries were handled."""
+        return await process_due(self.svc) + await self.delivery.run_once()
