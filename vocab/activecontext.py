@@ -11,9 +11,12 @@ them is expanded by pyld instead; the guard below runs on every definition eithe
 receives. oce refuses, with a :class:`~vocab.errors.ContextError` naming the term:
 
 * an inline context that defines an ActivityStreams or oce term name (``provider``,
-  ``Intent``, ``transfer``, ``actor``, ``id``, the ``vf`` prefix…) as anything but
-  the IRI our contexts give it (or an accepted alias: legacy VF namespaces, ``om2:``
-  for ``hasUnit``), as ``null``, or as a reverse property;
+  ``Intent``, ``transfer``, ``actor``, ``id``, the ``vf`` prefix…) or one of the key
+  and proof terms signatures rely on (``publicKey``, ``owner``, ``controller``,
+  ``proof``…) as anything but the IRI our contexts give it (or an accepted alias:
+  legacy VF namespaces, ``om2:`` for ``hasUnit``), as ``null``, or as a reverse
+  property. A peer's document that reads one way to a plain-JSON reader and another
+  way to a JSON-LD reader is refused, rather than read either way;
 * a prefix that points inside a guarded namespace (ValueFlows, ActivityStreams, OM2,
   oce, security) instead of at the namespace itself, because ``x:r`` with
   ``x = vf#provide`` could otherwise be re-pointed by a nested context;

@@ -31,6 +31,9 @@ from vocab.errors import ContextError, VocabError
 __all__ = ["expand"]
 
 
+_MEMO_SIZE = 4096
+
+
 class _Unsupported(Exception):
     """The document needs JSON-LD features the fast path leaves to pyld."""
 
@@ -53,7 +56,8 @@ def _key(context: ActiveContext, key: str) -> tuple[str | None, Term | None]:
         if iri is not None and not iri.startswith("@") and not is_absolute_iri(iri):
             iri = None  # a key that is neither keyword nor IRI is dropped
         memo = (iri, context.terms.get(key))
-        context.memo[key] = memo
+        if len(context.memo) < _MEMO_SIZE:  # keys are the sender's choice: stay bounded
+            context.memo[key] = memo
     return memo
 
 

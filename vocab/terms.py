@@ -73,6 +73,23 @@ LANGUAGE_MAPS: Mapping[str, str] = {
     "summary": "summaryMap",
 }
 
+# The key and proof terms signature checks read; redefining them could make a naive
+# reader and a JSON-LD reader disagree on whose key it is. (Other security terms are
+# left alone: Mastodon's context redefines some, such as EncryptedMessage.)
+_GUARDED_SECURITY_TERMS = (
+    "publicKey",
+    "publicKeyPem",
+    "owner",
+    "controller",
+    "publicKeyMultibase",
+    "proof",
+    "proofValue",
+    "proofPurpose",
+    "verificationMethod",
+    "cryptosuite",
+    "assertionMethod",
+)
+
 # A prefix may name one of these namespaces, never a point inside one (see activecontext).
 GUARDED_NAMESPACES = (VF, *VF_LEGACY, AS, OM2, _OM2_HTTPS, OCE, SEC)
 
@@ -159,6 +176,8 @@ def _tables() -> _Tables:
         protected[term] = tuple(accepted)
     protected["vf"] = (VF, *VF_LEGACY)
     protected["om2"] = (OM2, _OM2_HTTPS)
+    for term in _GUARDED_SECURITY_TERMS:
+        protected[term] = (security[term][0],)
     vocab_valued = frozenset(
         term
         for table in (oce, activitystreams, security)
