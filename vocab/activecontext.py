@@ -259,7 +259,7 @@ class _Definer:
             raise ContextError(where, f"{target!r} does not expand to an IRI")
         if iri.startswith("@") and iri not in ("@id", "@type"):
             simple = False
-        if ":" in term or "/" in term:
+        if ":" in term or "/" in term or not term:
             simple = False  # JSON-LD's compact-IRI-term consistency rules: pyld's job
         coerce = mapping.get("@type")
         if coerce is not None:
@@ -291,7 +291,12 @@ class _Definer:
         scoped = mapping.get("@context")
         if scoped is not None and not self.trusted:
             _check_scoped(self._snapshot(), scoped, where)
-        return Term(iri, coerce, container, prefix, simple and not reverse)
+        simple = simple and not reverse
+        if not simple and not self.trusted:
+            # pyld validates such definitions even when the document never uses them;
+            # let it see the whole document so both paths accept and refuse alike.
+            self.fast = False
+        return Term(iri, coerce, container, prefix, simple)
 
     def _guard(self, term: str, iri: str | None, *, reverse: bool, prefix: bool = False) -> None:
         if self.trusted:

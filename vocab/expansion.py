@@ -65,9 +65,8 @@ def _element(
     context: ActiveContext, element: Mapping[str, Any], owner: Term | None = None
 ) -> dict[str, Any]:
     """Expand a node, value or list object; ``owner`` is the term whose value it is."""
-    local = element.get("@context")
-    if local is not None:
-        context = process_context(context, local)
+    if "@context" in element:  # null is a context too: it resets to the initial one
+        context = process_context(context, element["@context"])
     if not context.fast:
         raise _Unsupported
     keys = [(key, *_key(context, key)) for key in sorted(element) if key != "@context"]
@@ -83,7 +82,9 @@ def _element(
                 raise _Unsupported  # pyld reports colliding or invalid ids
             result["@id"] = expand_iri(context, value, vocab=False)
         elif iri == "@type":
-            result.setdefault("@type", []).extend(_types(context, value))
+            types = _types(context, value)
+            if types:  # pyld drops an empty @type
+                result.setdefault("@type", []).extend(types)
         elif iri.startswith("@"):
             raise _Unsupported
         else:
@@ -153,9 +154,9 @@ def _property(context: ActiveContext, term: Term | None, value: Any) -> list[Any
         items = _items(context, term, value)
         return [{"@list": items}] if container == "@list" else items
     item = _item(context, term, value)
-    if container == "@list":
-        return [{"@list": [] if item is None else [item]}]
-    return None if item is None else [item]
+    if item is None:
+        return None  # pyld drops the property, even for a list container
+    return [{"@list": [item]}] if container == "@list" else [item]
 
 
 def _items(context: ActiveContext, term: Term | None, values: list[Any]) -> list[Any]:
@@ -194,9 +195,8 @@ def _guard_every_context(context: ActiveContext, value: Any) -> None:
     while stack:
         context, value = stack.pop()
         if isinstance(value, Mapping):
-            local = value.get("@context")
-            if local is not None:
-                context = process_context(context, local)
+            if "@context" in value:
+                context = process_context(context, value["@context"])
             stack.extend((context, v) for k, v in value.items() if k != "@context")
         elif isinstance(value, list):
             stack.extend((context, v) for v in value)
