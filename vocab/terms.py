@@ -46,7 +46,6 @@ __all__ = [
     "canonical_name",
     "canonical_type",
     "protected_terms",
-    "term_names",
     "vocab_valued",
 ]
 
@@ -97,7 +96,6 @@ GUARDED_NAMESPACES = (VF, *VF_LEGACY, AS, OM2, _OM2_HTTPS, OCE, SEC)
 @dataclass(frozen=True, slots=True)
 class _Tables:
     names: dict[str, str]  # IRI -> canonical name
-    all_names: frozenset[str]
     vocab_valued: frozenset[str]  # properties whose values are vocabulary terms
     protected: dict[str, tuple[str, ...]]  # term -> IRIs an inline context may give it
 
@@ -184,12 +182,7 @@ def _tables() -> _Tables:
         for term, (_iri, definition) in table.items()
         if isinstance(definition, dict) and definition.get("@type") == "@vocab"
     )
-    return _Tables(names, frozenset(names.values()), vocab_valued, protected)
-
-
-def term_names() -> frozenset[str]:
-    """Every canonical compact name (properties and types)."""
-    return _tables().all_names
+    return _Tables(names, vocab_valued, protected)
 
 
 def vocab_valued() -> frozenset[str]:

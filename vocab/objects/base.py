@@ -21,7 +21,19 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from vocab.errors import InvalidObject, VocabError
-from vocab.objects.fields import DATETIME, IRI, IRIS, TEXT, URLS, Codec, Prop, many, one, prop
+from vocab.objects.fields import (
+    DATETIME,
+    IRI,
+    IRIS,
+    TEXT,
+    URLS,
+    Codec,
+    Prop,
+    many,
+    one,
+    prop,
+    write_many,
+)
 
 __all__ = ["ASObject", "embedded", "read_fields", "register", "write_object"]
 
@@ -165,9 +177,4 @@ def embedded(*kinds: str, multiple: bool = True) -> Codec:
             return (read_value(values[0], path),)
         return tuple(read_value(v, f"{path}/{i}") for i, v in enumerate(values))
 
-    def write_many(values: tuple[Any, ...]) -> Any:
-        if len(values) == 1:
-            return write_value(values[0])
-        return [write_value(v) for v in values]
-
-    return Codec("embedded", read_many, write_many, many=True)
+    return Codec("embedded", read_many, lambda values: write_many(values, write_value), many=True)
