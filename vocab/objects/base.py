@@ -141,15 +141,15 @@ def read_typed(data: Mapping[str, Any], path: str, allowed: tuple[str, ...] = ()
     if not isinstance(data, Mapping):
         raise InvalidObject(path, "must be an object")
     names = [str(n) for n in many(data.get("type", []))]
-    known = [n for n in names if n in REGISTRY and (not allowed or n in allowed)]
+    known = [n for n in names if n in REGISTRY]
+    if len(known) > 1:
+        raise InvalidObject(f"{path}/type", f"names two ValueFlows classes: {known}")
     if not names and allowed:
         known = [allowed[0]]  # an embedded object without type: the expected class
-    if not known:
+    if not known or (allowed and known[0] not in allowed):
         expected = " or ".join(allowed) if allowed else "a ValueFlows type oce reads"
         shown = names[0] if len(names) == 1 else names
         raise InvalidObject(f"{path}/type", f"{shown!r} is not {expected}")
-    if len(known) > 1:
-        raise InvalidObject(f"{path}/type", f"names two ValueFlows classes: {known}")
     kind = known[0]
     other = tuple(n for n in names if n != kind)
     return read_fields(REGISTRY[kind], data, path, other)
