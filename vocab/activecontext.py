@@ -94,7 +94,8 @@ def context_cache_key(local: Any) -> str:
     """A stable text key for a ``@context`` value."""
     if isinstance(local, str):
         return "url:" + (context_key(local) or local)
-    return json.dumps(local, sort_keys=True, separators=(",", ":"), default=repr)
+    # Peers repeat their context verbatim, so key order need not be normalized.
+    return json.dumps(local, separators=(",", ":"), default=repr)
 
 
 def process_context(active: ActiveContext, local: Any, key: str | None = None) -> ActiveContext:

@@ -171,7 +171,7 @@ def _items(context: ActiveContext, term: Term | None, values: list[Any]) -> list
 
 
 def _item(context: ActiveContext, term: Term | None, value: Any) -> dict[str, Any] | None:
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):  # dict first: exact, no ABC check
         element = _element(context, value, term)
         if "@value" in element and element["@value"] is None:
             return None
