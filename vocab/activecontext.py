@@ -11,9 +11,12 @@ them is expanded by pyld instead; the guard below runs on every definition eithe
 receives. oce refuses, with a :class:`~vocab.errors.ContextError` naming the term:
 
 * an inline context that defines an ActivityStreams or oce term name (``provider``,
-  ``Intent``, ``transfer``, ``actor``, ``id``, the ``vf`` prefix…) as anything but
-  the IRI our contexts give it (or an accepted alias: legacy VF namespaces, ``om2:``
-  for ``hasUnit``), as ``null``, or as a reverse property;
+  ``Intent``, ``transfer``, ``actor``, ``id``, the ``vf`` prefix…) or one of the key
+  and proof terms signatures rely on (``publicKey``, ``owner``, ``controller``,
+  ``proof``…) as anything but the IRI our contexts give it (or an accepted alias:
+  legacy VF namespaces, ``om2:`` for ``hasUnit``), as ``null``, or as a reverse
+  property. A peer's document that reads one way to a plain-JSON reader and another
+  way to a JSON-LD reader is refused, rather than read either way;
 * a prefix that points inside a guarded namespace (ValueFlows, ActivityStreams, OM2,
   oce, security) instead of at the namespace itself, because ``x:r`` with
   ``x = vf#provide`` could otherwise be re-pointed by a nested context;
@@ -91,7 +94,8 @@ def context_cache_key(local: Any) -> str:
     """A stable text key for a ``@context`` value."""
     if isinstance(local, str):
         return "url:" + (context_key(local) or local)
-    return json.dumps(local, sort_keys=True, separators=(",", ":"), default=repr)
+    # Peers repeat their context verbatim, so key order need not be normalized.
+    return json.dumps(local, separators=(",", ":"), default=repr)
 
 
 def process_context(active: ActiveContext, local: Any, key: str | None = None) -> ActiveContext:
@@ -256,7 +260,7 @@ class _Definer:
             raise ContextError(where, f"{target!r} does not expand to an IRI")
         if iri.startswith("@") and iri not in ("@id", "@type"):
             simple = False
-        if ":" in term or "/" in term:
+        if ":" in term or "/" in term or not term:
             simple = False  # JSON-LD's compact-IRI-term consistency rules: pyld's job
         coerce = mapping.get("@type")
         if coerce is not None:
@@ -288,7 +292,12 @@ class _Definer:
         scoped = mapping.get("@context")
         if scoped is not None and not self.trusted:
             _check_scoped(self._snapshot(), scoped, where)
-        return Term(iri, coerce, container, prefix, simple and not reverse)
+        simple = simple and not reverse
+        if not simple and not self.trusted:
+            # pyld validates such definitions even when the document never uses them;
+            # let it see the whole document so both paths accept and refuse alike.
+            self.fast = False
+        return Term(iri, coerce, container, prefix, simple)
 
     def _guard(self, term: str, iri: str | None, *, reverse: bool, prefix: bool = False) -> None:
         if self.trusted:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from vocab.actions import get_action
-from vocab.errors import ContextError, InvalidObject
+from vocab.errors import ContextError, InvalidObject, VocabError
 from vocab.namespaces import PUBLIC, XSD, vf_local_name
 from vocab.quantity import canonical_decimal, parse_decimal
 from vocab.terms import LANGUAGE_MAPS, VALUE_KINDS, canonical_name, canonical_type, vocab_valued
@@ -25,18 +25,24 @@ __all__ = ["compact"]
 
 _PUBLIC_SPELLINGS = frozenset({PUBLIC, "as:Public", "Public"})
 _MAP_KEYS = frozenset(LANGUAGE_MAPS.values())
+_BOOLEAN = XSD + "boolean"
 
 
 def compact(expanded: list[dict[str, Any]]) -> dict[str, Any]:
     """Compact the one node of an expanded document into canonical form."""
     if len(expanded) != 1:
         raise InvalidObject("", f"the document describes {len(expanded)} objects, not one")
-    return _node(expanded[0], "")
+    return _node(expanded[0])
 
 
-def _node(node: dict[str, Any], path: str) -> dict[str, Any]:
+# Errors are raised with a pointer relative to where they happen and prefixed while
+# they travel up (VocabError.at), so the happy path builds no pointer strings.
+
+
+def _node(node: dict[str, Any]) -> dict[str, Any]:
     collected: dict[str, list[Any]] = {}
     result: dict[str, Any] = {}
+    vocab_props = vocab_valued()
     for prop, values in node.items():
         if prop == "@id":
             result["id"] = values
@@ -45,15 +51,21 @@ def _node(node: dict[str, Any], path: str) -> dict[str, Any]:
             result["type"] = names[0] if len(names) == 1 else names
         elif prop == "@index":
             continue
-        elif prop.startswith("@"):
-            raise ContextError(f"{path}/{prop}", f"JSON-LD keyword {prop} is not supported here")
+        elif prop[0] == "@":
+            raise ContextError(f"/{prop}", f"JSON-LD keyword {prop} is not supported here")
         else:
             name = canonical_name(prop)
-            many = len(values) > 1
-            for i, value in enumerate(values):
-                where = f"{path}/{name}/{i}" if many else f"{path}/{name}"
-                key, compacted = _value(name, value, where)
-                collected.setdefault(key, []).append(compacted)
+            vocab = name in vocab_props
+            i = 0
+            try:
+                for i, value in enumerate(values):  # noqa: B007 - i locates errors
+                    key, compacted = _value(name, value, vocab)
+                    if key in collected:
+                        collected[key].append(compacted)
+                    else:
+                        collected[key] = [compacted]
+            except VocabError as error:
+                raise error.at(f"/{name}/{i}" if len(values) > 1 else f"/{name}") from None
             if not values:
                 collected.setdefault(name, [])
     for key, items in collected.items():
@@ -69,45 +81,52 @@ def _node(node: dict[str, Any], path: str) -> dict[str, Any]:
     return result
 
 
-def _value(name: str, value: dict[str, Any], path: str) -> tuple[str, Any]:
-    if "@list" in value:
-        items = [_value(name, item, f"{path}/{i}")[1] for i, item in enumerate(value["@list"])]
-        return ("orderedItems" if name == "items" else name), items
+def _value(name: str, value: dict[str, Any], vocab: bool) -> tuple[str, Any]:
     if "@value" in value:
         literal = value["@value"]
-        language = value.get("@language")
-        if language is not None:
-            if name in LANGUAGE_MAPS:
-                return LANGUAGE_MAPS[name], {language: literal}
-            return name, {"@value": literal, "@language": language}
-        if value.get("@type") == XSD + "boolean" and literal in ("true", "false"):
-            literal = literal == "true"
-        return name, _canonical(name, literal, path, reference=False)
+        if len(value) > 1:
+            language = value.get("@language")
+            if language is not None:
+                if name in LANGUAGE_MAPS:
+                    return LANGUAGE_MAPS[name], {language: literal}
+                return name, {"@value": literal, "@language": language}
+            if value.get("@type") == _BOOLEAN and literal in ("true", "false"):
+                literal = literal == "true"
+        return name, _canonical(name, literal, reference=False, vocab=vocab)
     if "@id" in value and len(value) == 1:
-        return name, _canonical(name, value["@id"], path, reference=True)
+        return name, _canonical(name, value["@id"], reference=True, vocab=vocab)
+    if "@list" in value:
+        items = []
+        for i, item in enumerate(value["@list"]):
+            try:
+                items.append(_value(name, item, vocab)[1])
+            except VocabError as error:
+                raise error.at(f"/{i}") from None
+        return ("orderedItems" if name == "items" else name), items
     if "@graph" in value:
-        nodes = [_node(n, path) for n in value["@graph"]]
+        nodes = [_node(n) for n in value["@graph"]]
         return name, nodes[0] if len(nodes) == 1 else nodes
-    return name, _node(value, path)
+    return name, _node(value)
 
 
-def _canonical(name: str, value: Any, path: str, *, reference: bool) -> Any:
+def _canonical(name: str, value: Any, *, reference: bool, vocab: bool) -> Any:
     kind = VALUE_KINDS.get(name)
     if kind is None:
-        if reference and value in _PUBLIC_SPELLINGS:
-            return PUBLIC
-        if reference and name in vocab_valued():
-            return canonical_name(value)  # a vocabulary term, named like a key
+        if reference:
+            if value in _PUBLIC_SPELLINGS:
+                return PUBLIC
+            if vocab:
+                return canonical_name(value)  # a vocabulary term, named like a key
         return value
-    if not isinstance(value, str) and kind != "decimal":
-        raise InvalidObject(path, f"must be a string, not {type(value).__name__}")
     if kind == "decimal":
-        return canonical_decimal(parse_decimal(value, path))
+        return canonical_decimal(parse_decimal(value, ""))
+    if not isinstance(value, str):
+        raise InvalidObject("", f"must be a string, not {type(value).__name__}")
     # A bare word under ActivityStreams' "@vocab": "_:" arrives as a blank-node IRI.
     bare = value[2:] if value.startswith("_:") else value
     if kind == "action":
-        return get_action(bare, path).name
+        return get_action(bare, "").name
     if kind == "unit":
-        return normalize_unit(bare, path)
+        return normalize_unit(bare, "")
     # purpose: offer or request, in any ValueFlows spelling; the typed layer checks it.
     return vf_local_name(bare) or bare

@@ -31,6 +31,9 @@ from vocab.errors import ContextError, VocabError
 __all__ = ["expand"]
 
 
+_MEMO_SIZE = 4096
+
+
 class _Unsupported(Exception):
     """The document needs JSON-LD features the fast path leaves to pyld."""
 
@@ -53,7 +56,8 @@ def _key(context: ActiveContext, key: str) -> tuple[str | None, Term | None]:
         if iri is not None and not iri.startswith("@") and not is_absolute_iri(iri):
             iri = None  # a key that is neither keyword nor IRI is dropped
         memo = (iri, context.terms.get(key))
-        context.memo[key] = memo
+        if len(context.memo) < _MEMO_SIZE:  # keys are the sender's choice: stay bounded
+            context.memo[key] = memo
     return memo
 
 
@@ -61,9 +65,8 @@ def _element(
     context: ActiveContext, element: Mapping[str, Any], owner: Term | None = None
 ) -> dict[str, Any]:
     """Expand a node, value or list object; ``owner`` is the term whose value it is."""
-    local = element.get("@context")
-    if local is not None:
-        context = process_context(context, local)
+    if "@context" in element:  # null is a context too: it resets to the initial one
+        context = process_context(context, element["@context"])
     if not context.fast:
         raise _Unsupported
     keys = [(key, *_key(context, key)) for key in sorted(element) if key != "@context"]
@@ -79,7 +82,9 @@ def _element(
                 raise _Unsupported  # pyld reports colliding or invalid ids
             result["@id"] = expand_iri(context, value, vocab=False)
         elif iri == "@type":
-            result.setdefault("@type", []).extend(_types(context, value))
+            types = _types(context, value)
+            if types:  # pyld drops an empty @type
+                result.setdefault("@type", []).extend(types)
         elif iri.startswith("@"):
             raise _Unsupported
         else:
@@ -149,9 +154,9 @@ def _property(context: ActiveContext, term: Term | None, value: Any) -> list[Any
         items = _items(context, term, value)
         return [{"@list": items}] if container == "@list" else items
     item = _item(context, term, value)
-    if container == "@list":
-        return [{"@list": [] if item is None else [item]}]
-    return None if item is None else [item]
+    if item is None:
+        return None  # pyld drops the property, even for a list container
+    return [{"@list": [item]}] if container == "@list" else [item]
 
 
 def _items(context: ActiveContext, term: Term | None, values: list[Any]) -> list[Any]:
@@ -166,7 +171,7 @@ def _items(context: ActiveContext, term: Term | None, values: list[Any]) -> list
 
 
 def _item(context: ActiveContext, term: Term | None, value: Any) -> dict[str, Any] | None:
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):  # dict first: exact, no ABC check
         element = _element(context, value, term)
         if "@value" in element and element["@value"] is None:
             return None
@@ -190,9 +195,8 @@ def _guard_every_context(context: ActiveContext, value: Any) -> None:
     while stack:
         context, value = stack.pop()
         if isinstance(value, Mapping):
-            local = value.get("@context")
-            if local is not None:
-                context = process_context(context, local)
+            if "@context" in value:
+                context = process_context(context, value["@context"])
             stack.extend((context, v) for k, v in value.items() if k != "@context")
         elif isinstance(value, list):
             stack.extend((context, v) for v in value)

@@ -46,7 +46,6 @@ __all__ = [
     "canonical_name",
     "canonical_type",
     "protected_terms",
-    "term_names",
     "vocab_valued",
 ]
 
@@ -73,6 +72,23 @@ LANGUAGE_MAPS: Mapping[str, str] = {
     "summary": "summaryMap",
 }
 
+# The key and proof terms signature checks read; redefining them could make a naive
+# reader and a JSON-LD reader disagree on whose key it is. (Other security terms are
+# left alone: Mastodon's context redefines some, such as EncryptedMessage.)
+_GUARDED_SECURITY_TERMS = (
+    "publicKey",
+    "publicKeyPem",
+    "owner",
+    "controller",
+    "publicKeyMultibase",
+    "proof",
+    "proofValue",
+    "proofPurpose",
+    "verificationMethod",
+    "cryptosuite",
+    "assertionMethod",
+)
+
 # A prefix may name one of these namespaces, never a point inside one (see activecontext).
 GUARDED_NAMESPACES = (VF, *VF_LEGACY, AS, OM2, _OM2_HTTPS, OCE, SEC)
 
@@ -80,7 +96,6 @@ GUARDED_NAMESPACES = (VF, *VF_LEGACY, AS, OM2, _OM2_HTTPS, OCE, SEC)
 @dataclass(frozen=True, slots=True)
 class _Tables:
     names: dict[str, str]  # IRI -> canonical name
-    all_names: frozenset[str]
     vocab_valued: frozenset[str]  # properties whose values are vocabulary terms
     protected: dict[str, tuple[str, ...]]  # term -> IRIs an inline context may give it
 
@@ -159,18 +174,15 @@ def _tables() -> _Tables:
         protected[term] = tuple(accepted)
     protected["vf"] = (VF, *VF_LEGACY)
     protected["om2"] = (OM2, _OM2_HTTPS)
+    for term in _GUARDED_SECURITY_TERMS:
+        protected[term] = (security[term][0],)
     vocab_valued = frozenset(
         term
         for table in (oce, activitystreams, security)
         for term, (_iri, definition) in table.items()
         if isinstance(definition, dict) and definition.get("@type") == "@vocab"
     )
-    return _Tables(names, frozenset(names.values()), vocab_valued, protected)
-
-
-def term_names() -> frozenset[str]:
-    """Every canonical compact name (properties and types)."""
-    return _tables().all_names
+    return _Tables(names, vocab_valued, protected)
 
 
 def vocab_valued() -> frozenset[str]:

@@ -117,6 +117,7 @@ EDGE_CASES: list[Any] = [
         "https://www.w3.org/ns/activitystreams#content": [{"@value": "expanded"}],
     },
     {"@context": AS, "type": "Note", "@type": "Article"},
+    {"@context": AS, "type": "Create", "object": {"@context": None, "type": "Note", "name": "x"}},
 ]
 
 

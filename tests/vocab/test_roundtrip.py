@@ -39,3 +39,11 @@ def test_normalize_of_written_form_is_the_canonical_form(obj: Any) -> None:
 def test_fast_expansion_matches_pyld_on_written_documents(obj: Any, base: str) -> None:
     document = write(obj, base)
     assert expand(document) == _expand_with_pyld(document)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(any_object)
+def test_fully_expanded_written_documents_read_the_same(obj: Any) -> None:
+    (expanded,) = _expand_with_pyld(write(obj, BASE))
+    assert normalize(expanded) == to_json(obj)
+    assert read(expanded) == obj

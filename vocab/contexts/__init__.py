@@ -4,15 +4,12 @@ oce never fetches a context. These documents ship inside the package, in this
 directory, and :func:`document_loader` (the loader given to pyld) serves them and
 refuses every other URL with a :class:`~vocab.errors.ContextError` naming it:
 
-=========================================  ======================================
-URL                                        file
-=========================================  ======================================
-``https://www.w3.org/ns/activitystreams``  ``activitystreams.jsonld``
-``https://w3id.org/security/v1``           ``security-v1.jsonld``
-``https://w3id.org/security/multikey/v1``  ``multikey-v1.jsonld`` (FEP-521a keys)
-``https://w3id.org/security/data-integrity/v1``  ``data-integrity-v1.jsonld`` (FEP-8b32)
-``{any origin}/ns/oce-v1.jsonld``          ``oce-v1.jsonld``
-=========================================  ======================================
+* ``https://www.w3.org/ns/activitystreams``: ``activitystreams.jsonld``
+* ``https://w3id.org/security/v1``: ``security-v1.jsonld`` (actors' ``publicKey``)
+* ``https://w3id.org/security/multikey/v1``: ``multikey-v1.jsonld`` (FEP-521a keys)
+* ``https://w3id.org/security/data-integrity/v1``: ``data-integrity-v1.jsonld``
+  (FEP-8b32 proofs)
+* ``{any origin}/ns/oce-v1.jsonld``: ``oce-v1.jsonld``
 
 **The oce URL rule.** Every instance serves oce's context at
 ``{base_url}/ns/oce-v1.jsonld`` (:data:`OCE_CONTEXT_PATH`) and puts that URL in the

@@ -21,7 +21,19 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from vocab.errors import InvalidObject, VocabError
-from vocab.objects.fields import DATETIME, IRI, IRIS, TEXT, URLS, Codec, Prop, many, one, prop
+from vocab.objects.fields import (
+    DATETIME,
+    IRI,
+    IRIS,
+    TEXT,
+    URLS,
+    Codec,
+    Prop,
+    many,
+    one,
+    prop,
+    write_many,
+)
 
 __all__ = ["ASObject", "embedded", "read_fields", "register", "write_object"]
 
@@ -129,15 +141,15 @@ def read_typed(data: Mapping[str, Any], path: str, allowed: tuple[str, ...] = ()
     if not isinstance(data, Mapping):
         raise InvalidObject(path, "must be an object")
     names = [str(n) for n in many(data.get("type", []))]
-    known = [n for n in names if n in REGISTRY and (not allowed or n in allowed)]
+    known = [n for n in names if n in REGISTRY]
+    if len(known) > 1:
+        raise InvalidObject(f"{path}/type", f"names two ValueFlows classes: {known}")
     if not names and allowed:
         known = [allowed[0]]  # an embedded object without type: the expected class
-    if not known:
+    if not known or (allowed and known[0] not in allowed):
         expected = " or ".join(allowed) if allowed else "a ValueFlows type oce reads"
         shown = names[0] if len(names) == 1 else names
         raise InvalidObject(f"{path}/type", f"{shown!r} is not {expected}")
-    if len(known) > 1:
-        raise InvalidObject(f"{path}/type", f"names two ValueFlows classes: {known}")
     kind = known[0]
     other = tuple(n for n in names if n != kind)
     return read_fields(REGISTRY[kind], data, path, other)
@@ -165,9 +177,4 @@ def embedded(*kinds: str, multiple: bool = True) -> Codec:
             return (read_value(values[0], path),)
         return tuple(read_value(v, f"{path}/{i}") for i, v in enumerate(values))
 
-    def write_many(values: tuple[Any, ...]) -> Any:
-        if len(values) == 1:
-            return write_value(values[0])
-        return [write_value(v) for v in values]
-
-    return Codec("embedded", read_many, write_many, many=True)
+    return Codec("embedded", read_many, lambda values: write_many(values, write_value), many=True)
