@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
+
+import pytest
 
 if TYPE_CHECKING:  # imported for annotations only: without Playwright the tests skip
     from playwright.async_api import (
@@ -55,6 +58,15 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 
 ColorScheme = Literal["light", "dark"]
+
+#: The marks every browser test module carries (``pytestmark = BROWSER_TESTS``): the
+#: ``browser`` marker, real processes (``e2e``), and the session's event loop, which
+#: the shared browser lives on.
+BROWSER_TESTS = [
+    pytest.mark.browser,
+    pytest.mark.e2e,
+    pytest.mark.asyncio(loop_scope="session"),
+]
 
 # Elements that make the browser fetch something, with the attribute naming it. Some
 # (icons) are fetched by the browser outside the page's own requests, so they are
@@ -215,3 +227,7 @@ class Pages:
         finally:
             for context in self.contexts:
                 await context.close()
+
+
+#: The ``page_at`` fixture: ``await page_at(url, color_scheme="light")`` gives a Visit.
+PageAt = Callable[..., Awaitable[Visit]]

@@ -1,14 +1,27 @@
 """Browser fixtures: one headless Chromium per run, and ``page_at`` to visit pages with it.
 
-Browser tests are async and share one event loop for the session (the loop the browser
-lives on): mark a module ``pytestmark = BROWSER_TESTS``. Without Chromium (or
-Playwright) they are skipped and the run says why; with ``OCE_TEST_REQUIRE_BROWSER=1``
-(set by ``.ci/run``) they fail instead, so CI never passes without looking at the pages.
+A page test is async, runs on the session's event loop (the one the browser lives on),
+and gets a :class:`~tests.browser.browsing.Visit` from ``page_at``::
+
+    from tests.browser.accessibility import audit
+    from tests.browser.browsing import BROWSER_TESTS, PageAt
+
+    pytestmark = BROWSER_TESTS
+
+    async def test_offers_page(site: Process, page_at: PageAt) -> None:
+        visit = await page_at(f"{site.base_url}/agents/alice/offers")
+        assert visit.status == 200
+        assert await audit(visit.page) == []
+        assert visit.console_errors == []
+
+Without Chromium (or Playwright) browser tests are skipped and the run says why; with
+``OCE_TEST_REQUIRE_BROWSER=1`` (set by ``.ci/run``) they fail instead, so CI never
+passes without looking at the pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
@@ -19,6 +32,7 @@ from tests.browser.browsing import (
     REQUIRE_BROWSER,
     TIMEOUT_MS,
     ColorScheme,
+    PageAt,
     Pages,
     Visit,
     chromium_executable,
@@ -26,16 +40,6 @@ from tests.browser.browsing import (
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
-
-PageAt = Callable[..., Awaitable[Visit]]
-
-#: The marks every browser test module carries: the ``browser`` marker, real processes
-#: (``e2e``), and the session's event loop, which the shared browser lives on.
-BROWSER_TESTS = [
-    pytest.mark.browser,
-    pytest.mark.e2e,
-    pytest.mark.asyncio(loop_scope="session"),
-]
 
 
 def _unavailable(reason: str) -> NoReturn:

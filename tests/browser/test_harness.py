@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.browser.accessibility import audit
-from tests.browser.browsing import Pages
-from tests.browser.conftest import BROWSER_TESTS, PageAt
+from tests.browser.browsing import BROWSER_TESTS, PageAt, Pages
 from tests.databases import SqliteFactory
 from tests.processes import Process, serving
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
 
 pytestmark = BROWSER_TESTS
 
@@ -42,9 +45,9 @@ def bare(
 
 
 async def test_requests_to_other_origins_never_leave_and_fail_the_visit(
-    bare: Process, browser: object
+    bare: Process, browser: Browser
 ) -> None:
-    pages = Pages(browser)  # type: ignore[arg-type]
+    pages = Pages(browser)
     visit = await pages.open(f"{bare.base_url}/")
     assert visit.requests[:2] == [f"GET {bare.base_url}/", f"GET {bare.base_url}/static/oce.css"]
     assert visit.elsewhere == []

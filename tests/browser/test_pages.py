@@ -12,7 +12,7 @@ from sqlalchemy import select
 from instance.db import Database
 from instance.models import Agent, Follow
 from tests.browser.accessibility import audit
-from tests.browser.conftest import BROWSER_TESTS, PageAt
+from tests.browser.browsing import BROWSER_TESTS, PageAt
 from tests.databases import SqliteFactory
 from tests.processes import Process, serving
 
