@@ -21,6 +21,7 @@ from instance.models import Agent, StoredObject
 from instance.outbound import now_iso, publish, store_local_object
 from instance.peers import ActorUnavailable
 from instance.problems import Problem
+from instance.references import reference_type
 from instance.services import Services
 
 log = logging.getLogger("oce.c2s")
@@ -59,8 +60,10 @@ class Posted:
     also_to: list[str] = field(default_factory=list)
     #: Extra objects of ours to store alongside (e.g. a Note the activity creates).
     objects: list[dict[str, Any]] = field(default_factory=list)
-    #: Runs inside the publishing transaction (local side effects such as a follow row).
-    effects: Callable[[AsyncSession, StoredObject], Awaitable[None]] | None = None
+    #: Runs inside the publishing transaction, before the activity is stored: local
+    #: side effects (a follow row, a ledger entry). It may still complete the activity
+    #: (e.g. with the id of a resource it created); a Problem it raises undoes it all.
+    effects: Callable[[AsyncSession], Awaitable[None]] | None = None
 
 
 Builder = Callable[[Submission], Awaitable[Posted]]
@@ -101,21 +104,28 @@ async def post_to_outbox(svc: Services, agent: Agent, document: dict[str, Any]) 
     if claimed_actor not in (None, actor):
         raise Problem(403, f"this token posts as {actor}, not {claimed_actor}", field="actor")
     kind = first_type(activity) or ""
-    builder = _BUILDERS.get((kind, first_type(object_of(activity)))) or _BUILDERS.get((kind, None))
+    target = object_of(activity)
+    target_type = first_type(target)
+    if target_type is None and (target_id := id_of(target)) is not None:
+        async with svc.db.read() as session:
+            target_type = await reference_type(session, target_id)
+    builder = _BUILDERS.get((kind, target_type)) or _BUILDERS.get((kind, None))
     if builder is None:
         raise Problem(422, f"the outbox does not handle {kind} activities", field="type")
     activity.pop("@context", None)
     activity["id"] = svc.urls.new_activity()
     activity["actor"] = actor
     activity.setdefault("published", now_iso())
-    posted = await builder(Submission(svc, agent, activity))
+    submission = Submission(svc, agent, activity)
+    posted = await builder(submission)
+    await prefetch_addressees(submission, *posted.also_to)
     posted.activity.setdefault("@context", AS_CONTEXT)
     async with svc.db.write() as session:
+        if posted.effects is not None:
+            await posted.effects(session)
         for extra in posted.objects:
             await store_local_object(session, agent, extra, activity=False)
         outgoing = await publish(session, svc.urls, agent, posted.activity, also_to=posted.also_to)
-        if posted.effects is not None:
-            await posted.effects(session, outgoing.activity)
     svc.wake()
     return outgoing.activity
 

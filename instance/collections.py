@@ -7,7 +7,7 @@ correct while items are added, and the cost of a page does not grow with its dep
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -43,10 +43,12 @@ async def collection_response(
     query: Select[int, Any],
     row_id: InstrumentedAttribute[int],
     item: Callable[[Any], Any] = lambda value: value,
+    render: Callable[[Any], Awaitable[Any]] | None = None,
 ) -> Response:
     """Serve the collection of ``query``'s rows ``(row id, value)``, or one page of it.
 
-    ``item`` turns a value into what ``orderedItems`` lists (e.g. parses stored JSON).
+    ``item`` turns a value into what ``orderedItems`` lists (e.g. parses stored JSON);
+    ``render`` does the same when that needs the database.
     """
     wants_page, before = _page_request(request)
     if not wants_page:
@@ -68,7 +70,9 @@ async def collection_response(
         "id": page_id,
         "type": "OrderedCollectionPage",
         "partOf": collection_id,
-        "orderedItems": [item(value) for _, value in rows[:PAGE_SIZE]],
+        "orderedItems": [
+            await render(value) if render else item(value) for _, value in rows[:PAGE_SIZE]
+        ],
     }
     if len(rows) > PAGE_SIZE:
         document["next"] = f"{collection_id}?page=1&before={rows[PAGE_SIZE - 1][0]}"

@@ -8,16 +8,22 @@ from urllib.parse import urlsplit
 
 from instance.models import Agent, InstanceKey
 from instance.urls import Urls
+from vocab import oce_context_url
 
-__all__ = ["ACTOR_CONTEXT", "agent_document", "instance_actor_document", "summary_html"]
+__all__ = ["actor_context", "agent_document", "instance_actor_document", "summary_html"]
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
-ACTOR_CONTEXT: list[Any] = [
-    AS_CONTEXT,
-    SECURITY_CONTEXT,
-    {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"},
-]
+
+
+def actor_context(urls: Urls) -> list[Any]:
+    """ActivityStreams, the security vocabulary (publicKey) and oce's own terms."""
+    return [
+        AS_CONTEXT,
+        SECURITY_CONTEXT,
+        oce_context_url(urls.base),
+        {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"},
+    ]
 
 
 def summary_html(text: str) -> str:
@@ -33,7 +39,7 @@ def agent_document(urls: Urls, agent: Agent) -> dict[str, Any]:
     """The actor document of a local agent (a Person or an Organization)."""
     actor = urls.actor(agent.username)
     return {
-        "@context": ACTOR_CONTEXT,
+        "@context": actor_context(urls),
         "id": actor,
         "type": agent.kind,
         "preferredUsername": agent.username,
@@ -45,6 +51,9 @@ def agent_document(urls: Urls, agent: Agent) -> dict[str, Any]:
         "followers": urls.followers(agent.username),
         "following": urls.following(agent.username),
         "endpoints": {"sharedInbox": urls.shared_inbox},
+        "agreements": urls.agent_collection(agent.username, "agreements"),
+        "commitments": urls.agent_collection(agent.username, "commitments"),
+        "resources": urls.agent_collection(agent.username, "resources"),
         "manuallyApprovesFollowers": agent.manually_approves_followers,
         "discoverable": True,
         "published": agent.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -60,7 +69,7 @@ def instance_actor_document(urls: Urls, key: InstanceKey, name: str) -> dict[str
     """The instance actor: an Application that signs the instance's own fetches."""
     actor = urls.instance_actor
     return {
-        "@context": ACTOR_CONTEXT,
+        "@context": actor_context(urls),
         "id": actor,
         "type": "Application",
         "preferredUsername": urlsplit(urls.base).hostname,

@@ -38,7 +38,10 @@ from instance.models import (
     utcnow,
 )
 from instance.negotiation import dumps
+from instance.peers import ActorUnavailable
+from instance.problems import Problem
 from instance.queue import Renewing, claim
+from instance.references import reference_type
 from instance.services import Services
 from vocab.errors import VocabError
 from vocab.reader import normalize
@@ -107,17 +110,15 @@ def handles(activity_type: str, object_type: str | None = None) -> Callable[[Han
 async def handler_for(svc: Services, activity: dict[str, Any]) -> Handler | None:
     """The handler for ``(type, object type)``, else for ``(type, None)``.
 
-    A bare reference to one of our own documents (``Accept`` of our Follow, say) is
-    typed by what we stored under that id.
+    A bare reference (``Accept`` of our Follow, say) is typed by what we recorded
+    under that id.
     """
     kind = first_type(activity) or ""
     target = object_of(activity)
     target_type = first_type(target)
-    if isinstance(target, str) and svc.urls.is_local(target):
+    if isinstance(target, str):
         async with svc.db.read() as session:
-            target_type = await session.scalar(
-                select(StoredObject.type).where(StoredObject.uri == target)
-            )
+            target_type = await reference_type(session, target)
     return _HANDLERS.get((kind, target_type)) or _HANDLERS.get((kind, None))
 
 
@@ -212,6 +213,12 @@ async def _process(svc: Services, item: InboxItem) -> None:
     context = Context(
         svc, item.id, activity, item.signer, item.verified_by, item.recipient_agent_id
     )
+    if item.verified_by != "local":
+        # Answers go back to the sender: know where its inbox is before any transaction.
+        try:
+            await svc.peers.actor(item.signer)
+        except ActorUnavailable as exc:
+            log.info("the sender of %s is unreachable: %s", item.activity_uri, exc.detail)
     handler = await handler_for(svc, activity)
     try:
         if handler is None:
@@ -231,10 +238,11 @@ async def _process(svc: Services, item: InboxItem) -> None:
                     .values(next_attempt_at=utcnow() + delay, lease_until=None, error=str(exc))
                 )
         return
-    except Refused as exc:
-        log.info("refused %s from %s: %s", item.activity_uri, item.signer, exc)
+    except (Refused, Problem) as exc:
+        reason = exc.detail if isinstance(exc, Problem) else str(exc)
+        log.info("refused %s from %s: %s", item.activity_uri, item.signer, reason)
         async with svc.db.write() as session:
-            await _mark(session, item.id, "failed", str(exc))
+            await _mark(session, item.id, "failed", reason)
         return
     if not context.applied:
         async with svc.db.write() as session:

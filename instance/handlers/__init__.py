@@ -1,5 +1,8 @@
-"""Inbound activity handlers; importing this package registers them all."""
+"""Activity handlers (inbound) and outbox builders (client-to-server), by area.
 
-from instance.handlers import notes, social
+Importing this package registers them all.
+"""
 
-__all__ = ["notes", "social"]
+from instance.handlers import exchange, ledger, notes, social
+
+__all__ = ["exchange", "ledger", "notes", "social"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import nh3
@@ -99,20 +100,58 @@ def _merge_addressing(activity: dict[str, Any], post: dict[str, Any]) -> None:
             activity[name] = post[name] = values
 
 
+def _content(note: dict[str, Any]) -> str:
+    content = note.get("content", "")
+    if not isinstance(content, str):
+        raise Problem(400, "content must be text (HTML)", field="object.content")
+    if len(content) > 50_000:
+        raise Problem(400, "content is longer than 50000 characters", field="object.content")
+    return clean_html(content)
+
+
+#: What a client may change when it edits a post.
+_EDITABLE = ("content", "summary", "name", "sensitive", "tag")
+
+
+@outbox_handler("Update", "Note")
+async def post_edit(sub: Submission) -> Posted:
+    changes = object_of(sub.activity)
+    if not isinstance(changes, dict):
+        raise Problem(400, "Update needs the changed object, with its id", field="object")
+    uri = id_of(changes)
+    async with sub.svc.db.read() as session:
+        row = await _stored(session, uri)
+    if row is None or row.agent_id != sub.agent.id or row.deleted_at is not None:
+        raise Problem(404, f"{uri} is not a post of this agent", field="object.id")
+    post = json.loads(row.body)
+    for name in _EDITABLE:
+        if name in changes:
+            post[name] = _content(changes) if name == "content" else changes[name]
+    post["updated"] = sub.activity["published"]
+    post.pop("@context", None)
+    sub.activity["object"] = post
+    for name in ("to", "cc"):
+        if name in post:
+            sub.activity[name] = post[name]
+    row_id, body = row.id, dumps({"@context": AS_CONTEXT, **post})
+
+    async def store(session: AsyncSession) -> None:
+        found = await session.get(StoredObject, row_id)
+        assert found is not None
+        found.body = body
+
+    return Posted(sub.activity, effects=store)
+
+
 @outbox_handler("Create", "Note")
 async def post_note(sub: Submission) -> Posted:
     note = object_of(sub.activity)
     assert isinstance(note, dict)
-    content = note.get("content")
-    if not isinstance(content, str) or not content.strip():
-        raise Problem(400, "a Note needs content", field="object.content")
-    if len(content) > 50_000:
-        raise Problem(400, "content is longer than 50000 characters", field="object.content")
     post: dict[str, Any] = {
         "id": sub.svc.urls.new_object(),
         "type": "Note",
         "attributedTo": sub.actor,
-        "content": clean_html(content),
+        "content": _content(note),
         "published": sub.activity["published"],
     }
     for name in ("summary", "inReplyTo", "sensitive", "tag", "to", "cc", "bto", "bcc", "audience"):

@@ -25,12 +25,6 @@ async def _local_agent(session: AsyncSession, ctx: Context, uri: str | None) -> 
     return await get_agent(session, username) if username else None
 
 
-async def _ensure_actor_known(ctx: Context) -> None:
-    """Fetch a remote sender's actor document so we can deliver to it."""
-    if not ctx.svc.urls.is_local(ctx.actor):
-        await ctx.svc.peers.actor(ctx.actor)
-
-
 def _follow_reference(activity: dict[str, Any]) -> dict[str, Any]:
     """The Follow as our answer embeds it (Mastodon matches on its id)."""
     return {
@@ -65,7 +59,6 @@ async def answer_follow(
 @handles("Follow")
 async def on_follow(ctx: Context) -> None:
     target = id_of(object_of(ctx.activity))
-    await _ensure_actor_known(ctx)
     async with ctx.apply() as session:
         agent = await _local_agent(session, ctx, target)
         if agent is None:
@@ -187,17 +180,19 @@ async def post_follow(sub: Submission) -> Posted:
     await prefetch_addressees(sub, target)
     agent = sub.agent
 
-    async def record(session: AsyncSession, stored: Any) -> None:
+    follow_id = sub.activity["id"]
+
+    async def record(session: AsyncSession) -> None:
         existing = await session.scalar(
             select(Follow).where(Follow.follower == sub.actor, Follow.followee == target)
         )
         if existing is not None:
-            existing.activity_uri, existing.state = stored.uri, "pending"
+            existing.activity_uri, existing.state = follow_id, "pending"
             return
         followee = await get_agent(session, sub.svc.urls.username_of(target) or "")
         session.add(
             Follow(
-                activity_uri=stored.uri,
+                activity_uri=follow_id,
                 follower=sub.actor,
                 followee=target,
                 follower_agent_id=agent.id,
@@ -229,7 +224,7 @@ async def post_undo(sub: Submission) -> Posted:
     sub.activity["to"] = [follow.followee]
     follow_id = follow.id
 
-    async def remove(session: AsyncSession, _stored: Any) -> None:
+    async def remove(session: AsyncSession) -> None:
         await session.execute(delete(Follow).where(Follow.id == follow_id))
 
     return Posted(sub.activity, effects=remove)

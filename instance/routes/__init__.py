@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from instance.routes import actors, boxes, objects, wellknown
+from instance.routes import actors, boxes, ledger, objects, wellknown
 
 __all__ = ["routes"]
 
 
 def routes() -> list[BaseRoute]:
-    return [*wellknown.routes, *boxes.routes, *objects.routes, *actors.routes]
+    return [*wellknown.routes, *boxes.routes, *objects.routes, *actors.routes, *ledger.routes]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from instance.agents import instance_key, list_agents, require_agent
@@ -16,16 +14,10 @@ from instance.collections import collection_response
 from instance.documents import agent_document, instance_actor_document, summary_html
 from instance.models import Agent, Follow
 from instance.negotiation import activity_response, negotiate
-from instance.services import Services, services
+from instance.pages import render_page
+from instance.services import services
 
-__all__ = ["render_page", "routes"]
-
-
-def render_page(svc: Services, template: str, status: int = 200, **context: Any) -> Response:
-    page = svc.templates.get_template(template).render(
-        instance_name=svc.settings.instance_name, host=svc.urls.host, urls=svc.urls, **context
-    )
-    return HTMLResponse(page, status_code=status, headers={"Vary": "Accept"})
+__all__ = ["routes"]
 
 
 async def _count(session: AsyncSession, *where: ColumnElement[bool]) -> int:

@@ -12,6 +12,7 @@ from instance.agents import count_agents, get_agent
 from instance.models import StoredObject
 from instance.problems import Problem
 from instance.services import services
+from vocab import OCE_CONTEXT_PATH, oce_context_document
 
 __all__ = ["routes"]
 
@@ -119,7 +120,17 @@ async def nodeinfo(request: Request) -> Response:
     )
 
 
+async def oce_context(_request: Request) -> Response:
+    """oce's JSON-LD context (ValueFlows terms and the few of our own), bundled."""
+    return JSONResponse(
+        oce_context_document(),
+        media_type="application/ld+json",
+        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=86400"},
+    )
+
+
 routes = [
+    Route(OCE_CONTEXT_PATH, oce_context),
     Route("/.well-known/webfinger", webfinger),
     Route("/.well-known/host-meta", host_meta),
     Route("/.well-known/nodeinfo", nodeinfo_links),

@@ -42,14 +42,11 @@ NOT_APPLICABLE = {
     "liked-collection-must-be-a-collection": "object has no `liked` property",
     "likes-collection-must-be-a-collection": "object has no `likes` property",
     "shares-collection-must-be-a-collection": "does not have a shares property",
-    # Until the inbox answers GET, the tool cannot look at it (docs/conformance.md).
-    "inbox-must-be-an-orderedcollection": "got unexpected 404 response status",
-    # oce has no client-to-server API on the outbox: a POST there answers 405.
-    "outbox-post-servers-must-return-a-201-created-http-code": "response status 405",
-    "outbox-post-must-accept-non-activity-object": "response status is 405",
-    "create-then-update-modifies-object-checked-by-get": "has status 405",
-    "outbox-wraps-object-with-create-checked-using-get-location": "there is none",
-    "post-outbox-server-overwrites-id-property": "has a location header",
+    # An agent's inbox is for its own client: anyone else gets 401 (issue 3 asks for it),
+    # so the tool, which reads it without the token, cannot see what it is.
+    "inbox-must-be-an-orderedcollection": "got unexpected 401 response status",
+    # The tool posts {"id": ...} with no type: not an activity or object, so the outbox
+    # refuses it with a 400 problem and there is no new activity to look for.
     "outbox-post-server-adds-to-outbox-collection-checked-by-outbox-get": "without a location",
 }
 

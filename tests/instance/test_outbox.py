@@ -104,11 +104,14 @@ async def test_outbox_refuses_unhandled_and_invalid_posts(a: Running) -> None:
     auth = await token_for(a, "alice")
     unknown = await a.client.post(f"{ALICE}/outbox", json={"type": "Wiggle"}, headers=auth)
     assert unknown.status_code in (400, 422)
-    empty = await a.client.post(
-        f"{ALICE}/outbox", json={"type": "Note", "content": " "}, headers=auth
+    untyped = await a.client.post(f"{ALICE}/outbox", json={"id": "x"}, headers=auth)
+    assert untyped.status_code == 400
+    assert untyped.json()["field"] == "type"
+    huge = await a.client.post(
+        f"{ALICE}/outbox", json={"type": "Note", "content": "x" * 60_000}, headers=auth
     )
-    assert empty.status_code == 400
-    assert empty.json()["field"] == "object.content"
+    assert huge.status_code == 400
+    assert huge.json()["field"] == "object.content"
     async with a.services.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
 

@@ -1,8 +1,8 @@
-"""initial tables: agents, keys, tokens, social graph, objects, queues
+"""initial tables: agents, social graph, objects, queues, exchange and ledger
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 08:30:58.558002
+Create Date: 2026-11-27 08:55:01.874011
 """
 
 from collections.abc import Sequence
@@ -35,11 +35,72 @@ def upgrade() -> None:
         sa.UniqueConstraint("username", name=op.f("uq_agents_username")),
     )
     op.create_table(
+        "agreements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uri", sa.String(length=2048), nullable=True),
+        sa.Column("offer_uri", sa.String(length=2048), nullable=True),
+        sa.Column("proposal_uri", sa.String(length=2048), nullable=True),
+        sa.Column("proposer", sa.String(length=2048), nullable=False),
+        sa.Column("counterparty", sa.String(length=2048), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("agreed_at", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_agreements")),
+        sa.UniqueConstraint("offer_uri", name=op.f("uq_agreements_offer_uri")),
+        sa.UniqueConstraint("uri", name=op.f("uq_agreements_uri")),
+    )
+    with op.batch_alter_table("agreements", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_agreements_counterparty"), ["counterparty"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_agreements_proposal_uri"), ["proposal_uri"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_agreements_proposer"), ["proposer"], unique=False)
+
+    op.create_table(
         "blocked_domains",
         sa.Column("domain", sa.String(length=255), nullable=False),
         sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("domain", name=op.f("pk_blocked_domains")),
     )
+    op.create_table(
+        "economic_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uri", sa.String(length=2048), nullable=False),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("provider", sa.String(length=2048), nullable=False),
+        sa.Column("receiver", sa.String(length=2048), nullable=False),
+        sa.Column("resource_inventoried_as", sa.String(length=2048), nullable=True),
+        sa.Column("to_resource_inventoried_as", sa.String(length=2048), nullable=True),
+        sa.Column("resource_conforms_to", sa.String(length=2048), nullable=True),
+        sa.Column("resource_unit", sa.String(length=64), nullable=True),
+        sa.Column("resource_quantity", instance.models.base.DecimalText(length=64), nullable=True),
+        sa.Column("effort_unit", sa.String(length=64), nullable=True),
+        sa.Column("effort_quantity", instance.models.base.DecimalText(length=64), nullable=True),
+        sa.Column("fulfills", sa.String(length=2048), nullable=True),
+        sa.Column("realization_of", sa.String(length=2048), nullable=True),
+        sa.Column("corrects", sa.String(length=2048), nullable=True),
+        sa.Column(
+            "has_point_in_time", instance.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("acknowledged", sa.Boolean(), nullable=False),
+        sa.Column("signer", sa.String(length=2048), nullable=False),
+        sa.Column("verified_by", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_economic_events")),
+        sa.UniqueConstraint("uri", name=op.f("uq_economic_events_uri")),
+    )
+    with op.batch_alter_table("economic_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_economic_events_fulfills"), ["fulfills"], unique=False)
+        batch_op.create_index("ix_economic_events_provider", ["provider", "id"], unique=False)
+        batch_op.create_index("ix_economic_events_receiver", ["receiver", "id"], unique=False)
+
     op.create_table(
         "instance_keys",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -95,6 +156,73 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("remote_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_remote_keys_owner"), ["owner"], unique=False)
+
+    op.create_table(
+        "commitments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uri", sa.String(length=2048), nullable=False),
+        sa.Column("agreement_id", sa.Integer(), nullable=True),
+        sa.Column("reciprocal", sa.Boolean(), nullable=False),
+        sa.Column("creator", sa.String(length=2048), nullable=False),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("provider", sa.String(length=2048), nullable=False),
+        sa.Column("receiver", sa.String(length=2048), nullable=False),
+        sa.Column("resource_conforms_to", sa.String(length=2048), nullable=True),
+        sa.Column("satisfies", sa.String(length=2048), nullable=True),
+        sa.Column("effort", sa.Boolean(), nullable=False),
+        sa.Column("unit", sa.String(length=64), nullable=False),
+        sa.Column("quantity", instance.models.base.DecimalText(length=64), nullable=False),
+        sa.Column("fulfilled", instance.models.base.DecimalText(length=64), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("due", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["agreement_id"],
+            ["agreements.id"],
+            name=op.f("fk_commitments_agreement_id_agreements"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_commitments")),
+        sa.UniqueConstraint("uri", name=op.f("uq_commitments_uri")),
+    )
+    with op.batch_alter_table("commitments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_commitments_agreement_id"), ["agreement_id"], unique=False
+        )
+        batch_op.create_index("ix_commitments_provider_state", ["provider", "state"], unique=False)
+        batch_op.create_index("ix_commitments_receiver_state", ["receiver", "state"], unique=False)
+
+    op.create_table(
+        "economic_resources",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uri", sa.String(length=2048), nullable=False),
+        sa.Column("agent_id", sa.Integer(), nullable=False),
+        sa.Column("conforms_to", sa.String(length=2048), nullable=True),
+        sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column("unit", sa.String(length=64), nullable=False),
+        sa.Column(
+            "accounting_quantity", instance.models.base.DecimalText(length=64), nullable=False
+        ),
+        sa.Column("onhand_quantity", instance.models.base.DecimalText(length=64), nullable=False),
+        sa.Column("current_location", sa.String(length=2048), nullable=True),
+        sa.Column("mutual_credit", sa.Boolean(), nullable=False),
+        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agent_id"],
+            ["agents.id"],
+            name=op.f("fk_economic_resources_agent_id_agents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_economic_resources")),
+        sa.UniqueConstraint("uri", name=op.f("uq_economic_resources_uri")),
+    )
+    with op.batch_alter_table("economic_resources", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_economic_resources_owner_kind", ["agent_id", "conforms_to"], unique=False
+        )
 
     op.create_table(
         "follows",
@@ -189,6 +317,51 @@ def upgrade() -> None:
         batch_op.create_index("ix_objects_outbox", ["agent_id", "is_activity", "id"], unique=False)
 
     op.create_table(
+        "proposals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uri", sa.String(length=2048), nullable=False),
+        sa.Column("agent_id", sa.Integer(), nullable=True),
+        sa.Column("proposer", sa.String(length=2048), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("unit_based", sa.Boolean(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("public", sa.Boolean(), nullable=False),
+        sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agent_id"],
+            ["agents.id"],
+            name=op.f("fk_proposals_agent_id_agents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_proposals")),
+        sa.UniqueConstraint("uri", name=op.f("uq_proposals_uri")),
+    )
+    with op.batch_alter_table("proposals", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_proposals_agent_id"), ["agent_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_proposals_proposer"), ["proposer"], unique=False)
+
+    op.create_table(
+        "resource_specifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uri", sa.String(length=2048), nullable=False),
+        sa.Column("agent_id", sa.Integer(), nullable=True),
+        sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column("default_unit", sa.String(length=64), nullable=True),
+        sa.Column("mutual_credit", sa.Boolean(), nullable=False),
+        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agent_id"],
+            ["agents.id"],
+            name=op.f("fk_resource_specifications_agent_id_agents"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_resource_specifications")),
+        sa.UniqueConstraint("uri", name=op.f("uq_resource_specifications_uri")),
+    )
+    op.create_table(
         "tokens",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("agent_id", sa.Integer(), nullable=False),
@@ -264,11 +437,33 @@ def upgrade() -> None:
             "agent_id", "object_id", name=op.f("uq_inbox_entries_agent_id_object_id")
         ),
     )
+    op.create_table(
+        "intents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uri", sa.String(length=2048), nullable=False),
+        sa.Column("proposal_id", sa.Integer(), nullable=False),
+        sa.Column("reciprocal", sa.Boolean(), nullable=False),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("resource_conforms_to", sa.String(length=2048), nullable=True),
+        sa.Column("effort", sa.Boolean(), nullable=False),
+        sa.Column("unit", sa.String(length=64), nullable=False),
+        sa.Column("quantity", instance.models.base.DecimalText(length=64), nullable=False),
+        sa.Column("available", instance.models.base.DecimalText(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["proposal_id"],
+            ["proposals.id"],
+            name=op.f("fk_intents_proposal_id_proposals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_intents")),
+        sa.UniqueConstraint("uri", name=op.f("uq_intents_uri")),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("intents")
     op.drop_table("inbox_entries")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deliveries_host"))
@@ -279,6 +474,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_tokens_agent_id"))
 
     op.drop_table("tokens")
+    op.drop_table("resource_specifications")
+    with op.batch_alter_table("proposals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_proposals_proposer"))
+        batch_op.drop_index(batch_op.f("ix_proposals_agent_id"))
+
+    op.drop_table("proposals")
     with op.batch_alter_table("objects", schema=None) as batch_op:
         batch_op.drop_index("ix_objects_outbox")
         batch_op.drop_index("ix_objects_object_uri")
@@ -296,6 +497,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_follows_followee_agent_id"))
 
     op.drop_table("follows")
+    with op.batch_alter_table("economic_resources", schema=None) as batch_op:
+        batch_op.drop_index("ix_economic_resources_owner_kind")
+
+    op.drop_table("economic_resources")
+    with op.batch_alter_table("commitments", schema=None) as batch_op:
+        batch_op.drop_index("ix_commitments_receiver_state")
+        batch_op.drop_index("ix_commitments_provider_state")
+        batch_op.drop_index(batch_op.f("ix_commitments_agreement_id"))
+
+    op.drop_table("commitments")
     with op.batch_alter_table("remote_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_remote_keys_owner"))
 
@@ -306,6 +517,18 @@ def downgrade() -> None:
     op.drop_table("remote_actors")
     op.drop_table("peer_hosts")
     op.drop_table("instance_keys")
+    with op.batch_alter_table("economic_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_economic_events_receiver")
+        batch_op.drop_index("ix_economic_events_provider")
+        batch_op.drop_index(batch_op.f("ix_economic_events_fulfills"))
+
+    op.drop_table("economic_events")
     op.drop_table("blocked_domains")
+    with op.batch_alter_table("agreements", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_agreements_proposer"))
+        batch_op.drop_index(batch_op.f("ix_agreements_proposal_uri"))
+        batch_op.drop_index(batch_op.f("ix_agreements_counterparty"))
+
+    op.drop_table("agreements")
     op.drop_table("agents")
     # ### end Alembic commands ###

@@ -1,0 +1,386 @@
+"""Proposals, offers and agreements on the wire (FEP-0837): client posts and peers' activities."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import urldefrag
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation import FetchError, OriginError, check_same_origin
+from instance.activities import PUBLIC, id_of, object_of
+from instance.agents import get_agent
+from instance.c2s import Posted, Submission, outbox_handler, prefetch_addressees
+from instance.exchange import (
+    OfferRefused,
+    check_offer,
+    finalize,
+    record_finalized,
+    store_proposal,
+)
+from instance.models import Agent, utcnow
+from instance.models import Agreement as AgreementRow
+from instance.models import Proposal as ProposalRow
+from instance.negotiation import dumps
+from instance.outbound import now_iso, publish
+from instance.problems import Problem
+from instance.processing import Context, Refused, handles
+from instance.services import Services
+from vocab import (
+    Agreement,
+    Proposal,
+    VocabError,
+    normalize,
+    outgoing_context,
+    parse_object,
+    to_json,
+)
+
+__all__ = ["send_answer"]
+
+log = logging.getLogger("oce.exchange")
+
+
+def _typed(document: Any, kind: type[Any], field: str) -> Any:
+    """A VF object from (already normalized) JSON, or a 400 naming what is wrong."""
+    if not isinstance(document, dict):
+        raise Problem(400, f"expected an embedded {kind.__name__}", field=field)
+    try:
+        found = parse_object(document)
+    except VocabError as exc:
+        raise Problem(400, str(exc), field=f"{field}{exc.field}") from None
+    if not isinstance(found, kind):
+        raise Problem(400, f"expected a {kind.__name__}", field=f"{field}.type")
+    return found
+
+
+def _normalized(sub: Submission) -> dict[str, Any]:
+    """The client's activity in canonical form. A client that sends no ``@context``
+    means ours (ActivityStreams and the oce ValueFlows terms)."""
+    document = sub.activity
+    if "@context" not in document:
+        document = {"@context": outgoing_context(sub.svc.urls.base), **document}
+    try:
+        return normalize(document)
+    except VocabError as exc:
+        raise Problem(400, str(exc), field=exc.field or "object") from None
+
+
+async def send_answer(
+    session: AsyncSession,
+    svc: Services,
+    agent: Agent,
+    verb: str,
+    answered: str,
+    to: str,
+    **extra: Any,
+) -> None:
+    """Publish ``Accept``/``Reject`` of ``answered`` from ``agent`` to ``to``."""
+    activity = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": svc.urls.new_activity(),
+        "type": verb,
+        "actor": svc.urls.actor(agent.username),
+        "object": answered,
+        "to": [to],
+        "published": now_iso(),
+        **extra,
+    }
+    await publish(session, svc.urls, agent, activity)
+
+
+# Proposals ----------------------------------------------------------------------------
+
+
+def _intent_ids(proposal_id: str, intents: Any, name: str) -> Any:
+    items = intents if isinstance(intents, list) else [intents]
+    for n, intent in enumerate(items, start=1):
+        if isinstance(intent, dict):
+            intent["id"] = f"{proposal_id}#{name}" + (f"-{n}" if n > 1 else "")
+    return intents
+
+
+@outbox_handler("Create", "Proposal")
+async def post_proposal(sub: Submission) -> Posted:
+    activity = _normalized(sub)
+    document = object_of(activity)
+    if not isinstance(document, dict):
+        raise Problem(400, "Create needs the Proposal itself", field="object")
+    urls = sub.svc.urls
+    proposal_id = urls.new_object("proposals")
+    document.update(id=proposal_id, attributedTo=sub.actor, published=activity["published"])
+    for key, name in (("publishes", "primary"), ("reciprocal", "reciprocal")):
+        if key in document:
+            _intent_ids(proposal_id, document[key], name)
+    if not any(key in document for key in ("to", "cc")):
+        document["to"] = [PUBLIC]
+        document["cc"] = [urls.followers(sub.agent.username)]
+    document.setdefault("url", proposal_id)
+    proposal = _typed(document, Proposal, "object")
+    canonical = {"@context": activity.get("@context"), **to_json(proposal)}
+    canonical.pop("@context")
+    activity["object"] = canonical
+    for name in ("to", "cc"):
+        if name in canonical:
+            activity[name] = (
+                list(canonical[name]) if isinstance(canonical[name], list) else [canonical[name]]
+            )
+    sub.activity.clear()
+    sub.activity.update(activity)
+    agent_id = sub.agent.id
+
+    async def record(session: AsyncSession) -> None:
+        await store_proposal(session, canonical, agent_id=agent_id)
+
+    return Posted(sub.activity, effects=record)
+
+
+async def _own_proposal(session: AsyncSession, sub: Submission, uri: str | None) -> ProposalRow:
+    row = await session.scalar(select(ProposalRow).where(ProposalRow.uri == uri))
+    if row is None or row.agent_id != sub.agent.id:
+        raise Problem(404, f"{uri} is not a proposal of this agent", field="object")
+    return row
+
+
+@outbox_handler("Delete", "Proposal")
+async def post_withdraw(sub: Submission) -> Posted:
+    uri = id_of(object_of(sub.activity))
+    async with sub.svc.db.read() as session:
+        row = await _own_proposal(session, sub, uri)
+    if row.state != "open":
+        raise Problem(409, f"{uri} is already {row.state}", field="object")
+    sub.activity["object"] = uri
+    sub.activity["to"] = [PUBLIC]
+    sub.activity["cc"] = [sub.svc.urls.followers(sub.agent.username)]
+    row_id = row.id
+
+    async def withdraw(session: AsyncSession) -> None:
+        found = await session.get(ProposalRow, row_id)
+        assert found is not None
+        found.state, found.updated_at = "withdrawn", utcnow()
+
+    return Posted(sub.activity, effects=withdraw)
+
+
+@handles("Create", "Proposal")
+async def on_proposal(ctx: Context) -> None:
+    document = object_of(ctx.activity)
+    proposal = _typed(document, Proposal, "object")
+    if proposal.attributed_to != ctx.actor:
+        raise Refused("a proposal is published by its proposer")
+    async with ctx.apply() as session:
+        known = await session.scalar(select(ProposalRow.id).where(ProposalRow.uri == proposal.id))
+        if known is None:
+            await store_proposal(session, document, agent_id=None)
+
+
+async def withdraw_remote_proposal(session: AsyncSession, actor: str, uri: str | None) -> None:
+    """A peer deleted its proposal: our copy is marked withdrawn."""
+    row = await session.scalar(select(ProposalRow).where(ProposalRow.uri == uri))
+    if row is not None and row.agent_id is None and row.proposer == actor:
+        row.state, row.updated_at = "withdrawn", utcnow()
+
+
+# Offers and agreements ------------------------------------------------------------------
+
+
+async def _known_proposal(svc: Services, intent_uri: str) -> None:
+    """Make sure the proposal an intent belongs to is recorded (fetch a peer's)."""
+    proposal_uri = urldefrag(intent_uri).url
+    async with svc.db.read() as session:
+        known = await session.scalar(select(ProposalRow.id).where(ProposalRow.uri == proposal_uri))
+    if known is not None or svc.urls.is_local(proposal_uri):
+        return
+    try:
+        fetched = normalize(await svc.peers.fetcher.fetch_object(proposal_uri))
+    except (FetchError, VocabError) as exc:
+        raise Problem(
+            502, f"cannot read the proposal {proposal_uri}: {exc}", field="object"
+        ) from None
+    proposal = _typed(fetched, Proposal, "object")
+    try:
+        check_same_origin(proposal_uri, proposal.attributed_to or "")
+    except OriginError as exc:
+        raise Problem(502, str(exc), field="object") from None
+    async with svc.db.write() as session:
+        if (
+            await session.scalar(select(ProposalRow.id).where(ProposalRow.uri == proposal_uri))
+            is None
+        ):
+            await store_proposal(session, fetched, agent_id=None)
+
+
+@outbox_handler("Offer", "Agreement")
+async def post_offer(sub: Submission) -> Posted:
+    activity = _normalized(sub)
+    agreement = _typed(object_of(activity), Agreement, "object")
+    for commitment in agreement.commitments():
+        if isinstance(commitment, str) or len(commitment.satisfies) != 1:
+            raise Problem(
+                400, "each commitment is embedded and satisfies one intent", field="object"
+            )
+        await _known_proposal(sub.svc, commitment.satisfies[0])
+    async with sub.svc.db.read() as session:
+        terms = await check_offer(session, agreement)
+    proposer = terms.proposal.proposer
+    if proposer == sub.actor:
+        raise Problem(400, "an agent cannot answer its own proposal", field="object")
+    offered = to_json(agreement)
+    sub.activity.clear()
+    sub.activity.update(activity)
+    sub.activity["object"] = offered
+    sub.activity["to"] = [proposer]
+    sub.activity.pop("cc", None)
+    await prefetch_addressees(sub, proposer)
+    offer_id, actor = sub.activity["id"], sub.actor
+
+    async def record(session: AsyncSession) -> None:
+        session.add(
+            AgreementRow(
+                offer_uri=offer_id,
+                proposal_uri=terms.proposal.uri,
+                proposer=proposer,
+                counterparty=actor,
+                body=dumps(offered),
+            )
+        )
+
+    return Posted(sub.activity, effects=record)
+
+
+@handles("Offer", "Agreement")
+async def on_offer(ctx: Context) -> None:
+    offer_id = ctx.activity["id"]
+    async with ctx.svc.db.read() as session:
+        recorded = await session.scalar(
+            select(AgreementRow.id).where(AgreementRow.offer_uri == offer_id)
+        )
+    if recorded is not None:
+        async with ctx.apply():
+            return  # an offer between two agents of this instance: already recorded
+    agreement = _typed(object_of(ctx.activity), Agreement, "object")
+    async with ctx.apply() as session:
+        try:
+            terms = await check_offer(session, agreement, lock=True)
+        except OfferRefused as refusal:
+            proposer = await _proposer_addressed(session, ctx)
+            if proposer is None:
+                raise Refused(refusal.detail) from None
+            await send_answer(
+                session, ctx.svc, proposer, "Reject", offer_id, ctx.actor, content=refusal.detail
+            )
+            return
+        agent = await get_agent(session, ctx.svc.urls.username_of(terms.proposal.proposer) or "")
+        if agent is None or terms.proposal.agent_id != agent.id:
+            raise Refused("the offer answers a proposal that is not ours")
+        session.add(
+            AgreementRow(
+                offer_uri=offer_id,
+                proposal_uri=terms.proposal.uri,
+                proposer=terms.proposal.proposer,
+                counterparty=ctx.actor,
+                body=dumps(to_json(agreement)),
+            )
+        )
+
+
+async def _proposer_addressed(session: AsyncSession, ctx: Context) -> Agent | None:
+    """The local agent an offer was sent to (who answers a bad one)."""
+    for address in ctx.activity.get("to") or []:
+        username = ctx.svc.urls.username_of(address)
+        if username and (agent := await get_agent(session, username)) is not None:
+            return agent
+    return None
+
+
+async def _offer_for(session: AsyncSession, offer_uri: str | None) -> AgreementRow:
+    row = await session.scalar(
+        select(AgreementRow).where(AgreementRow.offer_uri == offer_uri).with_for_update()
+    )
+    if row is None:
+        raise Problem(404, f"{offer_uri} is not an offer known here", field="object")
+    return row
+
+
+@outbox_handler("Accept", "Offer")
+@outbox_handler("Reject", "Offer")
+async def post_answer_offer(sub: Submission) -> Posted:
+    offer_uri = id_of(object_of(sub.activity))
+    async with sub.svc.db.read() as session:
+        row = await _offer_for(session, offer_uri)
+    if row.proposer != sub.actor:
+        raise Problem(403, f"{offer_uri} was not sent to {sub.actor}", field="object")
+    if row.state != "offered":
+        raise Problem(409, f"{offer_uri} is already {row.state}", field="object")
+    sub.activity["object"] = offer_uri
+    sub.activity["to"] = [row.counterparty]
+    accept = sub.activity["type"] == "Accept"
+    svc, activity = sub.svc, sub.activity
+
+    async def answer(session: AsyncSession) -> None:
+        agreement = await _offer_for(session, offer_uri)
+        if agreement.state != "offered":
+            raise Problem(409, f"{offer_uri} is already {agreement.state}", field="object")
+        if not accept:
+            agreement.state, agreement.reason = "rejected", str(activity.get("content") or "")
+            return
+        offered = _typed(json.loads(agreement.body), Agreement, "object")
+        terms = await check_offer(session, offered, lock=True)
+        activity["result"] = await finalize(session, svc.urls, agreement, terms)
+
+    return Posted(sub.activity, effects=answer)
+
+
+async def _our_offer(session: AsyncSession, ctx: Context) -> AgreementRow | None:
+    """The offer this answer is about, if we sent it to the answering actor."""
+    row = await session.scalar(
+        select(AgreementRow)
+        .where(AgreementRow.offer_uri == id_of(object_of(ctx.activity)))
+        .with_for_update()
+    )
+    if row is None or row.proposer != ctx.actor or not ctx.svc.urls.is_local(row.counterparty):
+        return None
+    return row
+
+
+@handles("Accept", "Offer")
+async def on_accept_offer(ctx: Context) -> None:
+    async with ctx.apply() as session:
+        row = await _our_offer(session, ctx)
+        if row is None:
+            raise Refused("Accept of an offer never sent to that actor")
+        if ctx.verified_by == "local" and row.state == "agreed":
+            return  # finalized by the proposer on this same instance
+        if row.state != "offered":
+            raise Refused(f"the offer is already {row.state}")
+        result = ctx.activity.get("result")
+        finalized = _typed(result, Agreement, "result")
+        if finalized.id is None:
+            raise Refused("a finalized agreement has an id")
+        try:
+            check_same_origin(finalized.id, ctx.actor)
+        except OriginError as exc:
+            raise Refused(str(exc)) from None
+        offered = _typed(json.loads(row.body), Agreement, "object")
+        terms = await check_offer(session, offered, check_available=False)
+        await record_finalized(session, row, finalized, terms)
+
+
+@handles("Reject", "Offer")
+async def on_reject_offer(ctx: Context) -> None:
+    async with ctx.apply() as session:
+        row = await _our_offer(session, ctx)
+        if row is None:
+            raise Refused("Reject of an offer never sent to that actor")
+        if row.state == "offered":
+            row.state = "rejected"
+            row.reason = str(ctx.activity.get("content") or ctx.activity.get("summary") or "")
+
+
+@handles("Delete", "Proposal")
+async def on_withdraw(ctx: Context) -> None:
+    async with ctx.apply() as session:
+        await withdraw_remote_proposal(session, ctx.actor, id_of(object_of(ctx.activity)))

@@ -1,0 +1,99 @@
+"""Two instances in-process (a.test and b.test) with one agent each and their clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from instance.agents import create_agent
+from instance.tokens import create_token
+from tests.harness import Network, Running, make_settings, running
+
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+BREAD = "https://www.wikidata.org/wiki/Q7802"
+HOURS_OF_CARE = "https://www.wikidata.org/wiki/Q1149504"
+
+
+@dataclass
+class Client:
+    """An agent's client: posts to its outbox and reads with its token."""
+
+    instance: Running
+    username: str
+    token: str
+
+    @property
+    def id(self) -> str:
+        return self.instance.services.urls.actor(self.username)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def post(self, document: dict[str, Any], status: int = 201) -> dict[str, Any]:
+        response = await self.instance.client.post(
+            f"{self.id}/outbox", json=document, headers=self.auth
+        )
+        assert response.status_code == status, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def get(self, url: str, status: int = 200) -> dict[str, Any]:
+        response = await self.instance.client.get(
+            url, headers={**self.auth, "Accept": "application/activity+json"}
+        )
+        assert response.status_code == status, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def items(self, collection: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        page: str | None = (await self.get(f"{self.id}/{collection}"))["first"]
+        while page:
+            document = await self.get(page)
+            found.extend(document["orderedItems"])
+            page = document.get("next")
+        return found
+
+    async def inbox_types(self) -> list[str]:
+        return [item["type"] for item in await self.items("inbox")]
+
+
+async def client(instance: Running, username: str) -> Client:
+    async with instance.services.db.write() as session:
+        agent = await create_agent(session, username)
+        token = await create_token(session, agent)
+    return Client(instance, username, token)
+
+
+@dataclass
+class Pair:
+    a: Running
+    b: Running
+    alice: Client
+    bob: Client
+
+    async def settle(self) -> None:
+        await self.a.settle(self.b)
+
+
+@pytest.fixture
+async def pair(database_url: str, postgres_or_sqlite_second: str) -> AsyncIterator[Pair]:
+    network = Network()
+    async with (
+        running(make_settings(database_url, "https://a.test"), network=network) as a,
+        running(make_settings(postgres_or_sqlite_second, "https://b.test"), network=network) as b,
+    ):
+        yield Pair(a, b, await client(a, "alice"), await client(b, "bob"))
+
+
+@pytest.fixture
+def postgres_or_sqlite_second(request: pytest.FixtureRequest, database_url: str) -> str:
+    """A second database of the same kind as ``database_url``, for instance B."""
+    name = "sqlite_factory" if database_url.startswith("sqlite") else "postgres_factory"
+    factory = request.getfixturevalue(name)
+    url: str = factory.new()
+    return url
