@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import FetchError, OriginError, check_same_origin
-from instance.activities import PUBLIC, id_of, object_of
+from instance.activities import PUBLIC, addressees, id_of, object_of
 from instance.agents import get_agent
-from instance.c2s import Posted, Submission, outbox_handler, prefetch_addressees
+from instance.c2s import Posted, Submission, outbox_handler
 from instance.exchange import (
     OfferRefused,
     check_offer,
@@ -187,13 +187,14 @@ async def withdraw_remote_proposal(session: AsyncSession, actor: str, uri: str |
 # Offers and agreements ------------------------------------------------------------------
 
 
-async def _known_proposal(svc: Services, intent_uri: str) -> None:
-    """Make sure the proposal an intent belongs to is recorded (fetch a peer's)."""
+async def _fetch_proposal(svc: Services, intent_uri: str) -> dict[str, Any] | None:
+    """A peer's proposal we have no copy of, fetched (not stored: the caller stores it
+    in the same transaction as what depends on it). None when we know it already."""
     proposal_uri = urldefrag(intent_uri).url
     async with svc.db.read() as session:
         known = await session.scalar(select(ProposalRow.id).where(ProposalRow.uri == proposal_uri))
     if known is not None or svc.urls.is_local(proposal_uri):
-        return
+        return None
     try:
         fetched = normalize(await svc.peers.fetcher.fetch_object(proposal_uri))
     except (FetchError, VocabError) as exc:
@@ -205,39 +206,38 @@ async def _known_proposal(svc: Services, intent_uri: str) -> None:
         check_same_origin(proposal_uri, proposal.attributed_to or "")
     except OriginError as exc:
         raise Problem(502, str(exc), field="object") from None
-    async with svc.db.write() as session:
-        if (
-            await session.scalar(select(ProposalRow.id).where(ProposalRow.uri == proposal_uri))
-            is None
-        ):
-            await store_proposal(session, fetched, agent_id=None)
+    return fetched
 
 
 @outbox_handler("Offer", "Agreement")
 async def post_offer(sub: Submission) -> Posted:
     activity = _normalized(sub)
     agreement = _typed(object_of(activity), Agreement, "object")
+    fetched: dict[str, dict[str, Any]] = {}
     for commitment in agreement.commitments():
         if isinstance(commitment, str) or len(commitment.satisfies) != 1:
             raise Problem(
                 400, "each commitment is embedded and satisfies one intent", field="object"
             )
-        await _known_proposal(sub.svc, commitment.satisfies[0])
-    async with sub.svc.db.read() as session:
-        terms = await check_offer(session, agreement)
-    proposer = terms.proposal.proposer
-    if proposer == sub.actor:
-        raise Problem(400, "an agent cannot answer its own proposal", field="object")
+        document = await _fetch_proposal(sub.svc, commitment.satisfies[0])
+        if document is not None:
+            fetched[document["id"]] = document
     offered = to_json(agreement)
     sub.activity.clear()
     sub.activity.update(activity)
     sub.activity["object"] = offered
-    sub.activity["to"] = [proposer]
     sub.activity.pop("cc", None)
-    await prefetch_addressees(sub, proposer)
     offer_id, actor = sub.activity["id"], sub.actor
+    activity_out = sub.activity
 
     async def record(session: AsyncSession) -> None:
+        for document in fetched.values():
+            await store_proposal(session, document, agent_id=None)
+        terms = await check_offer(session, agreement)
+        proposer = terms.proposal.proposer
+        if proposer == actor:
+            raise Problem(400, "an agent cannot answer its own proposal", field="object")
+        activity_out["to"] = [proposer]
         session.add(
             AgreementRow(
                 offer_uri=offer_id,
@@ -248,7 +248,30 @@ async def post_offer(sub: Submission) -> Posted:
             )
         )
 
-    return Posted(sub.activity, effects=record)
+    return Posted(
+        sub.activity, also_to=[await _proposer_of(sub.svc, agreement, fetched)], effects=record
+    )
+
+
+async def _proposer_of(
+    svc: Services, agreement: Agreement, fetched: dict[str, dict[str, Any]]
+) -> str:
+    """Whom an offer goes to: the proposer of the proposal its first commitment answers."""
+    first = agreement.commitments()[0]
+    assert not isinstance(first, str)
+    proposal_uri = urldefrag(first.satisfies[0]).url
+    if proposal_uri in fetched:
+        proposer: str = fetched[proposal_uri]["attributedTo"]
+        return proposer
+    async with svc.db.read() as session:
+        found = await session.scalar(
+            select(ProposalRow.proposer).where(ProposalRow.uri == proposal_uri)
+        )
+    if found is None:
+        raise Problem(
+            422, f"{first.satisfies[0]} is not an intent of a known proposal", field="object"
+        )
+    return found
 
 
 @handles("Offer", "Agreement")
@@ -289,7 +312,7 @@ async def on_offer(ctx: Context) -> None:
 
 async def _proposer_addressed(session: AsyncSession, ctx: Context) -> Agent | None:
     """The local agent an offer was sent to (who answers a bad one)."""
-    for address in ctx.activity.get("to") or []:
+    for address in addressees(ctx.activity):
         username = ctx.svc.urls.username_of(address)
         if username and (agent := await get_agent(session, username)) is not None:
             return agent

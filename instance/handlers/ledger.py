@@ -340,13 +340,16 @@ async def on_event(ctx: Context) -> None:
 
 
 async def _reject_event(ctx: Context, event: EconomicEvent, reason: str) -> None:
-    """Tell the provider why its event did not count (in a transaction of its own)."""
+    """Tell the sender why its event did not count (in a transaction of its own). The
+    answer comes from the local agent the event names: its receiver, else its provider."""
     async with ctx.svc.db.write() as session:
-        receiver = await _agent_of(session, ctx.svc.urls, event.receiver or "")
-        if receiver is not None and event.id is not None:
-            await send_answer(
-                session, ctx.svc, receiver, "Reject", event.id, ctx.actor, content=reason
-            )
+        for named in (event.receiver, event.provider):
+            agent = await _agent_of(session, ctx.svc.urls, named or "")
+            if agent is not None and event.id is not None:
+                await send_answer(
+                    session, ctx.svc, agent, "Reject", event.id, ctx.actor, content=reason
+                )
+                break
     ctx.svc.wake()
 
 
