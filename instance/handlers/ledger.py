@@ -284,7 +284,8 @@ async def post_event(sub: Submission) -> Posted:
                 recorded[key] = value
         row.body = json.dumps(recorded, ensure_ascii=False, separators=(",", ":"))
         sub.activity["object"] = recorded
-        sub.activity["to"] = [row.receiver] if row.receiver != actor else [actor]
+        if row.receiver != actor:
+            sub.activity["to"] = [row.receiver]
         await _confirm_if_finished(session, svc, plan)
 
     return Posted(sub.activity, effects=record)
