@@ -25,71 +25,22 @@ from instance.models import Agent, utcnow
 from instance.models import Agreement as AgreementRow
 from instance.models import Proposal as ProposalRow
 from instance.negotiation import dumps
-from instance.outbound import now_iso, publish
+from instance.outbound import answer
 from instance.problems import Problem
 from instance.processing import Context, Refused, handles
 from instance.services import Services
+from instance.vfdocs import client_document, typed
 from vocab import (
     Agreement,
     Proposal,
     VocabError,
     normalize,
-    outgoing_context,
-    parse_object,
     to_json,
 )
 
-__all__ = ["send_answer"]
+__all__ = ["withdraw_remote_proposal"]
 
 log = logging.getLogger("oce.exchange")
-
-
-def _typed(document: Any, kind: type[Any], field: str) -> Any:
-    """A VF object from (already normalized) JSON, or a 400 naming what is wrong."""
-    if not isinstance(document, dict):
-        raise Problem(400, f"expected an embedded {kind.__name__}", field=field)
-    try:
-        found = parse_object(document)
-    except VocabError as exc:
-        raise Problem(400, str(exc), field=f"{field}{exc.field}") from None
-    if not isinstance(found, kind):
-        raise Problem(400, f"expected a {kind.__name__}", field=f"{field}.type")
-    return found
-
-
-def _normalized(sub: Submission) -> dict[str, Any]:
-    """The client's activity in canonical form. A client that sends no ``@context``
-    means ours (ActivityStreams and the oce ValueFlows terms)."""
-    document = sub.activity
-    if "@context" not in document:
-        document = {"@context": outgoing_context(sub.svc.urls.base), **document}
-    try:
-        return normalize(document)
-    except VocabError as exc:
-        raise Problem(400, str(exc), field=exc.field or "object") from None
-
-
-async def send_answer(
-    session: AsyncSession,
-    svc: Services,
-    agent: Agent,
-    verb: str,
-    answered: str,
-    to: str,
-    **extra: Any,
-) -> None:
-    """Publish ``Accept``/``Reject`` of ``answered`` from ``agent`` to ``to``."""
-    activity = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": svc.urls.new_activity(),
-        "type": verb,
-        "actor": svc.urls.actor(agent.username),
-        "object": answered,
-        "to": [to],
-        "published": now_iso(),
-        **extra,
-    }
-    await publish(session, svc.urls, agent, activity)
 
 
 # Proposals ----------------------------------------------------------------------------
@@ -105,7 +56,7 @@ def _intent_ids(proposal_id: str, intents: Any, name: str) -> Any:
 
 @outbox_handler("Create", "Proposal")
 async def post_proposal(sub: Submission) -> Posted:
-    activity = _normalized(sub)
+    activity = client_document(sub)
     document = object_of(activity)
     if not isinstance(document, dict):
         raise Problem(400, "Create needs the Proposal itself", field="object")
@@ -119,7 +70,7 @@ async def post_proposal(sub: Submission) -> Posted:
         document["to"] = [PUBLIC]
         document["cc"] = [urls.followers(sub.agent.username)]
     document.setdefault("url", proposal_id)
-    proposal = _typed(document, Proposal, "object")
+    proposal = typed(document, Proposal, "object")
     canonical = {"@context": activity.get("@context"), **to_json(proposal)}
     canonical.pop("@context")
     activity["object"] = canonical
@@ -168,7 +119,7 @@ async def post_withdraw(sub: Submission) -> Posted:
 @handles("Create", "Proposal")
 async def on_proposal(ctx: Context) -> None:
     document = object_of(ctx.activity)
-    proposal = _typed(document, Proposal, "object")
+    proposal = typed(document, Proposal, "object")
     if proposal.attributed_to != ctx.actor:
         raise Refused("a proposal is published by its proposer")
     async with ctx.apply() as session:
@@ -201,7 +152,7 @@ async def _fetch_proposal(svc: Services, intent_uri: str) -> dict[str, Any] | No
         raise Problem(
             502, f"cannot read the proposal {proposal_uri}: {exc}", field="object"
         ) from None
-    proposal = _typed(fetched, Proposal, "object")
+    proposal = typed(fetched, Proposal, "object")
     try:
         check_same_origin(proposal_uri, proposal.attributed_to or "")
     except OriginError as exc:
@@ -211,8 +162,8 @@ async def _fetch_proposal(svc: Services, intent_uri: str) -> dict[str, Any] | No
 
 @outbox_handler("Offer", "Agreement")
 async def post_offer(sub: Submission) -> Posted:
-    activity = _normalized(sub)
-    agreement = _typed(object_of(activity), Agreement, "object")
+    activity = client_document(sub)
+    agreement = typed(object_of(activity), Agreement, "object")
     fetched: dict[str, dict[str, Any]] = {}
     for commitment in agreement.commitments():
         if isinstance(commitment, str) or len(commitment.satisfies) != 1:
@@ -284,7 +235,7 @@ async def on_offer(ctx: Context) -> None:
     if recorded is not None:
         async with ctx.apply():
             return  # an offer between two agents of this instance: already recorded
-    agreement = _typed(object_of(ctx.activity), Agreement, "object")
+    agreement = typed(object_of(ctx.activity), Agreement, "object")
     async with ctx.apply() as session:
         try:
             terms = await check_offer(session, agreement, lock=True)
@@ -292,8 +243,14 @@ async def on_offer(ctx: Context) -> None:
             proposer = await _proposer_addressed(session, ctx)
             if proposer is None:
                 raise Refused(refusal.detail) from None
-            await send_answer(
-                session, ctx.svc, proposer, "Reject", offer_id, ctx.actor, content=refusal.detail
+            await answer(
+                session,
+                ctx.svc.urls,
+                proposer,
+                "Reject",
+                offer_id,
+                ctx.actor,
+                content=refusal.detail,
             )
             return
         agent = await get_agent(session, ctx.svc.urls.username_of(terms.proposal.proposer) or "")
@@ -343,18 +300,18 @@ async def post_answer_offer(sub: Submission) -> Posted:
     accept = sub.activity["type"] == "Accept"
     svc, activity = sub.svc, sub.activity
 
-    async def answer(session: AsyncSession) -> None:
+    async def decide(session: AsyncSession) -> None:
         agreement = await _offer_for(session, offer_uri)
         if agreement.state != "offered":
             raise Problem(409, f"{offer_uri} is already {agreement.state}", field="object")
         if not accept:
             agreement.state, agreement.reason = "rejected", str(activity.get("content") or "")
             return
-        offered = _typed(json.loads(agreement.body), Agreement, "object")
+        offered = typed(json.loads(agreement.body), Agreement, "object")
         terms = await check_offer(session, offered, lock=True)
         activity["result"] = await finalize(session, svc.urls, agreement, terms)
 
-    return Posted(sub.activity, effects=answer)
+    return Posted(sub.activity, effects=decide)
 
 
 async def _our_offer(session: AsyncSession, ctx: Context) -> AgreementRow | None:
@@ -380,14 +337,14 @@ async def on_accept_offer(ctx: Context) -> None:
         if row.state != "offered":
             raise Refused(f"the offer is already {row.state}")
         result = ctx.activity.get("result")
-        finalized = _typed(result, Agreement, "result")
+        finalized = typed(result, Agreement, "result")
         if finalized.id is None:
             raise Refused("a finalized agreement has an id")
         try:
             check_same_origin(finalized.id, ctx.actor)
         except OriginError as exc:
             raise Refused(str(exc)) from None
-        offered = _typed(json.loads(row.body), Agreement, "object")
+        offered = typed(json.loads(row.body), Agreement, "object")
         terms = await check_offer(session, offered, check_available=False)
         await record_finalized(session, row, finalized, terms)
 
