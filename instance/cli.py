@@ -175,7 +175,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     listening = f"{settings.host}:{settings.port}"
     _out(f"oce {__version__} serving {settings.base_url} (listening on {listening})")
     _out(f"database: {_redacted(settings.database_url)}")
-    _out("create the first agent with:  oce agent create alice --name 'Alice'")
+    # Say it the way this was started (`.venv/bin/oce` after `make serve`).
+    command = sys.argv[0] if os.path.basename(sys.argv[0]) == "oce" else "oce"
+    _out(f"create the first agent with:  {command} agent create alice --name 'Alice'")
     uvicorn.run(
         "instance.asgi:app",
         factory=True,
