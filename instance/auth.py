@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from starlette.requests import Request
 
+from federation import (
+    FetchError,
+    Headers,
+    KeyFormatError,
+    OriginError,
+    RequestParts,
+    SignatureError,
+    verify_signed_request,
+)
 from instance.models import Agent
 from instance.problems import Problem
 from instance.services import Services
 from instance.tokens import authenticate
 
-__all__ = ["client_agent", "require_owner"]
+__all__ = ["client_agent", "reader", "request_parts", "require_owner", "signed_actor"]
 
 
 async def client_agent(svc: Services, request: Request) -> Agent | None:
@@ -45,3 +56,49 @@ async def require_owner(svc: Services, request: Request, username: str) -> Agent
     if agent.username != username:
         raise Problem(403, f"this token belongs to {agent.username}, not {username}")
     return agent
+
+
+def request_parts(svc: Services, request: Request, body: bytes = b"") -> RequestParts:
+    """What signature verification reads of a request: method, target as received
+    (path and query), the host the sender addressed, headers and the raw body."""
+    target = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+    if query := request.scope.get("query_string", b""):
+        target += "?" + query.decode("latin-1")
+    return RequestParts(
+        method=request.method,
+        target=target,
+        host=request.headers.get("host", svc.urls.host),
+        headers=Headers(
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        ),
+        body=body,
+        scheme=svc.urls.base.split("://", 1)[0],
+    )
+
+
+async def signed_actor(svc: Services, request: Request) -> str | None:
+    """The actor whose HTTP signature a GET carries, verified; None when unsigned.
+
+    Lets another instance read what its agent is a party to (an audit of an agreement),
+    with the same signature rules as the inbox, minus the body digest.
+    """
+    parts = request_parts(svc, request)
+    if "signature" not in parts.headers and "signature-input" not in parts.headers:
+        return None
+    try:
+        verified = await verify_signed_request(
+            parts, svc.peers.keys, datetime.now(UTC), require_digest=False
+        )
+    except SignatureError as exc:
+        raise Problem(401, f"signature refused: {exc.reason}", field="signature") from None
+    except (FetchError, KeyFormatError, OriginError) as exc:
+        raise Problem(401, f"cannot get the signing key: {exc}", field="signature") from None
+    return verified.actor_id
+
+
+async def reader(svc: Services, request: Request) -> str | None:
+    """Who reads: the local agent of a bearer token, or a remote actor by signature."""
+    agent = await client_agent(svc, request)
+    if agent is not None:
+        return svc.urls.actor(agent.username)
+    return await signed_actor(svc, request)

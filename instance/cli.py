@@ -151,6 +151,27 @@ async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from instance.audit import audit
+
+    svc = await start_services(settings)
+    try:
+        async with svc.db.read() as session:
+            agent = await require_agent(session, args.username)
+        report = await audit(svc, agent, args.agreement)
+    finally:
+        await stop_services(svc)
+    _out(f"agreement {report.agreement}, compared with {report.counterparty}'s instance")
+    _out(f"  digest here:  {report.digest_here}")
+    _out(f"  digest there: {report.digest_there}")
+    if report.same:
+        _out("both instances hold the same state of it")
+        return 0
+    for line in report.differences:
+        _out(f"  differs: {line}")
+    return 3
+
+
 def cmd_demo(_settings: Settings, _args: argparse.Namespace) -> int:
     from instance.demo import DemoError, run_demo
 
@@ -236,6 +257,13 @@ def _parser() -> argparse.ArgumentParser:
     create.set_defaults(handler=cmd_agent_create)
     listing = agent.add_parser("list", help="list local agents")
     listing.set_defaults(handler=cmd_agent_list)
+
+    audit = sub.add_parser(
+        "audit", help="compare an agreement with the other party's instance's record"
+    )
+    audit.add_argument("agreement", help="the agreement's id")
+    audit.add_argument("--as", dest="username", required=True, help="the local party")
+    audit.set_defaults(handler=cmd_audit)
 
     demo = sub.add_parser("demo", help="run a whole exchange between two local instances")
     demo.set_defaults(sync_handler=cmd_demo)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from instance.auth import client_agent, require_owner
+from instance.auth import reader, require_owner
 from instance.collections import collection_response
 from instance.exchange import agreement_document, commitment_json, intents_of, proposal_document
 from instance.fulfilment import event_document
@@ -45,8 +45,7 @@ def _with_context(svc: Services, document: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _viewer(svc: Services, request: Request) -> str | None:
-    agent = await client_agent(svc, request)
-    return svc.urls.actor(agent.username) if agent else None
+    return await reader(svc, request)
 
 
 def _hidden(request: Request) -> Problem:
@@ -159,6 +158,21 @@ async def specification(request: Request) -> Response:
     return activity_response(request, _with_context(svc, document))
 
 
+async def record(request: Request) -> Response:
+    """This instance's record of an agreement, for a party (``?id=`` the agreement's
+    id), whichever instance holds the canonical copy: what an audit compares."""
+    svc = services(request)
+    uri = request.query_params.get("id", "")
+    if not uri or len(uri) > 2048:
+        raise Problem(400, "id= names the agreement", field="id")
+    async with svc.db.read() as session:
+        row = await session.scalar(select(Agreement).where(Agreement.uri == uri))
+        if row is None or await _viewer(svc, request) not in (row.proposer, row.counterparty):
+            raise _hidden(request)
+        document = agreement_document(row, await _agreement_commitments(session, row))
+    return activity_response(request, _with_context(svc, document))
+
+
 # The agent's collections (its own client only) -------------------------------------------
 
 
@@ -226,6 +240,7 @@ _ROW_IDS: dict[str, Any] = {
 routes = [
     Route("/proposals/{id}", proposal),
     Route("/agreements/{id}", agreement),
+    Route("/records", record),
     Route("/commitments/{id}", commitment),
     Route("/events/{id}", event),
     Route("/resources/{id}", resource),
