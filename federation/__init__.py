@@ -72,6 +72,14 @@ from federation.keys import (
     public_key_pem,
 )
 from federation.multikey import decode_ed25519_multikey, encode_ed25519_multikey
+from federation.nodeinfo import (
+    NODEINFO_SCHEMAS,
+    NodeInfo,
+    fetch_nodeinfo,
+    nodeinfo_href,
+    nodeinfo_well_known,
+    parse_nodeinfo,
+)
 from federation.remotekey import fetch_remote_key, key_from_document
 from federation.request import RequestParts, origin_of
 from federation.rfc9421 import sign_rfc9421
@@ -99,6 +107,7 @@ __all__ = [
     "MAX_AGE",
     "MAX_ATTEMPTS",
     "MAX_FUTURE",
+    "NODEINFO_SCHEMAS",
     "AddressRefused",
     "Algorithm",
     "CavageParams",
@@ -115,6 +124,7 @@ __all__ = [
     "KeyCache",
     "KeyFormatError",
     "KeyPair",
+    "NodeInfo",
     "OriginError",
     "Outcome",
     "PrivateKeyType",
@@ -149,6 +159,7 @@ __all__ = [
     "decode_ed25519_multikey",
     "digest_header",
     "encode_ed25519_multikey",
+    "fetch_nodeinfo",
     "fetch_remote_key",
     "format_http_date",
     "generate_ed25519_keypair",
@@ -162,8 +173,11 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "next_attempt_at",
+    "nodeinfo_href",
+    "nodeinfo_well_known",
     "origin_of",
     "parse_http_date",
+    "parse_nodeinfo",
     "parse_resource",
     "parse_retry_after",
     "parse_signature_header",

@@ -22,6 +22,7 @@ from instance.outbound import now_iso, publish, store_local_object
 from instance.peers import ActorUnavailable
 from instance.problems import Problem
 from instance.references import reference_type
+from instance.servers import learn_servers, recipient_inboxes
 from instance.services import Services
 
 log = logging.getLogger("oce.c2s")
@@ -64,6 +65,10 @@ class Posted:
     #: side effects (a follow row, a ledger entry). It may still complete the activity
     #: (e.g. with the id of a resource it created); a Problem it raises undoes it all.
     effects: Callable[[AsyncSession], Awaitable[None]] | None = None
+    #: The same news for servers that do not speak ValueFlows (the Create, Update or
+    #: Delete of a proposal's Note, see :mod:`instance.fediverse`): they get this
+    #: instead of ``activity``.
+    plain: dict[str, Any] | None = None
 
 
 Builder = Callable[[Submission], Awaitable[Posted]]
@@ -120,12 +125,23 @@ async def post_to_outbox(svc: Services, agent: Agent, document: dict[str, Any]) 
     posted = await builder(submission)
     await prefetch_addressees(submission, *posted.also_to)
     posted.activity.setdefault("@context", AS_CONTEXT)
+    if posted.plain is not None:
+        # Which recipients' servers speak ValueFlows is network work: done now, so the
+        # transaction below only reads what was learnt.
+        await learn_servers(svc, await recipient_inboxes(svc, agent, posted.activity))
     async with svc.db.write() as session:
         if posted.effects is not None:
             await posted.effects(session)
         for extra in posted.objects:
             await store_local_object(session, agent, extra, activity=False)
-        outgoing = await publish(session, svc.urls, agent, posted.activity, also_to=posted.also_to)
+        outgoing = await publish(
+            session,
+            svc.urls,
+            agent,
+            posted.activity,
+            also_to=posted.also_to,
+            plain=posted.plain,
+        )
     svc.wake()
     return outgoing.activity
 

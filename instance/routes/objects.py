@@ -45,4 +45,6 @@ async def stored_document(request: Request) -> Response:
 routes = [
     Route("/activities/{id}", stored_document),
     Route("/objects/{id}", stored_document),
+    # The Note standing for a proposal on servers that do not speak ValueFlows.
+    Route("/proposals/{id}/note", stored_document),
 ]
