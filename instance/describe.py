@@ -78,13 +78,21 @@ class IntentWords:
     is_count: bool = False
 
     @property
+    def lead(self) -> str:
+        """What the action says before the amount (``the rights to ``, ``work: ``)."""
+        return _ACTION_PHRASES.get(self.action, f"{self.action}: ")
+
+    @property
+    def joiner(self) -> str:
+        """Between the amount and the kind: ``5 kilogram of bread``, ``10 loaves``."""
+        return " " if self.is_count else " of "
+
+    @property
     def phrase(self) -> str:
         """The intent without its availability."""
-        lead = _ACTION_PHRASES.get(self.action, f"{self.action}: ")
         if not self.what:
-            return f"{lead}{self.amount}"
-        joiner = " " if self.is_count else " of "
-        return f"{lead}{self.amount}{joiner}{self.what}"
+            return f"{self.lead}{self.amount}"
+        return f"{self.lead}{self.amount}{self.joiner}{self.what}"
 
     @property
     def sentence(self) -> str:

@@ -37,7 +37,9 @@ VF_NODEINFO: dict[str, Any] = {
 @pytest.fixture
 def masto() -> FakePeer:
     return FakePeer(
-        "https://mastodon.example", nodeinfo=mastodon.NODEINFO, actor_document=mastodon.actor_document
+        "https://mastodon.example",
+        nodeinfo=mastodon.NODEINFO,
+        actor_document=mastodon.actor_document,
     )
 
 
