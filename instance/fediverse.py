@@ -35,7 +35,6 @@ from vocab import AS_CONTEXT, VF, Proposal
 __all__ = [
     "PROPOSAL_LINK_REL",
     "delete_note",
-    "is_proposal_note",
     "note_id",
     "note_tombstone",
     "plain_activity",
@@ -56,11 +55,6 @@ _SHORT_TEXT = 500
 def note_id(proposal_uri: str) -> str:
     """The id of the Note standing for the proposal ``proposal_uri``."""
     return proposal_uri + _NOTE_SUFFIX
-
-
-def is_proposal_note(urls: Urls, uri: str) -> bool:
-    """Whether ``uri`` is the Note of one of our proposals."""
-    return urls.is_local(uri) and uri.endswith(_NOTE_SUFFIX) and "/proposals/" in uri
 
 
 def _description(text: str | None) -> str:

@@ -103,6 +103,31 @@ def answers(peer: FakePeer, kind: str, about: str) -> list[dict[str, Any]]:
             and a["object"].get("id") == about]  # fmt: skip
 
 
+async def test_a_mastodon_search_for_the_handle_finds_the_actor(live: Live) -> None:
+    """WebFinger round trip: the handle gives the actor, whose preferredUsername and host
+    give back the same handle and the same actor."""
+    host = live.server.base_url.removeprefix("http://")
+    async with httpx.AsyncClient(timeout=10) as client:
+        jrd = await client.get(
+            f"{live.server.base_url}/.well-known/webfinger",
+            params={"resource": f"acct:alice@{host}"},
+            headers={"Accept": "application/jrd+json"},
+        )
+        assert jrd.status_code == 200
+        (self_link,) = [link for link in jrd.json()["links"] if link["rel"] == "self"]
+        assert self_link["type"] == "application/activity+json"
+        actor = await get(client, self_link["href"])
+        assert actor["id"] == self_link["href"] == live.alice
+        again = await client.get(
+            f"{live.server.base_url}/.well-known/webfinger",
+            params={"resource": f"acct:{actor['preferredUsername']}@{host}"},
+        )
+        assert again.json()["subject"] == f"acct:alice@{host}"
+        assert [link["href"] for link in again.json()["links"] if link["rel"] == "self"] == [
+            actor["id"]
+        ]
+
+
 @pytest.mark.parametrize("algorithm", ["rsa-sha256", "hs2019"])
 async def test_follow_accept_and_undo(live: Live, masto: FakePeer, algorithm: str) -> None:
     bob = masto.actor(f"bob_{algorithm.replace('-', '')}")
