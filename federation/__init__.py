@@ -80,6 +80,14 @@ from federation.nodeinfo import (
     nodeinfo_well_known,
     parse_nodeinfo,
 )
+from federation.proofs import (
+    CRYPTOSUITE,
+    ProofError,
+    VerifiedProof,
+    add_proof,
+    proof_of,
+    verify_proof,
+)
 from federation.remotekey import fetch_remote_key, key_from_document
 from federation.request import RequestParts, origin_of
 from federation.rfc9421 import sign_rfc9421
@@ -104,6 +112,7 @@ from federation.webfinger import (
 
 __all__ = [
     "ALGORITHMS",
+    "CRYPTOSUITE",
     "MAX_AGE",
     "MAX_ATTEMPTS",
     "MAX_FUTURE",
@@ -128,6 +137,7 @@ __all__ = [
     "OriginError",
     "Outcome",
     "PrivateKeyType",
+    "ProofError",
     "PublicKey",
     "PublicKeyType",
     "RemoteKey",
@@ -140,9 +150,11 @@ __all__ = [
     "SignatureMissing",
     "SignatureTimeError",
     "Verified",
+    "VerifiedProof",
     "WebFingerError",
     "actor_id_from_jrd",
     "actor_id_of",
+    "add_proof",
     "address_refusal",
     "algorithms_for",
     "backoff_delay",
@@ -183,6 +195,7 @@ __all__ = [
     "parse_signature_header",
     "post_activity",
     "private_key_pem",
+    "proof_of",
     "public_key_pem",
     "record_contact",
     "record_failure",
@@ -193,6 +206,7 @@ __all__ = [
     "signature_key_id",
     "signature_scheme",
     "start_probe",
+    "verify_proof",
     "verify_request",
     "verify_signed_request",
     "webfinger_url",

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from federation.errors import KeyFormatError
 
-__all__ = ["decode_ed25519_multikey", "encode_ed25519_multikey"]
+__all__ = ["b58decode", "b58encode", "decode_ed25519_multikey", "encode_ed25519_multikey"]
 
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX = {char: value for value, char in enumerate(_ALPHABET)}
@@ -21,14 +21,14 @@ _ED25519_PUB = b"\xed\x01"
 def encode_ed25519_multikey(key: ed25519.Ed25519PublicKey) -> str:
     """The `publicKeyMultibase` value of an Ed25519 public key."""
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "z" + _b58encode(_ED25519_PUB + raw)
+    return "z" + b58encode(_ED25519_PUB + raw)
 
 
 def decode_ed25519_multikey(value: str) -> ed25519.Ed25519PublicKey:
     """Parse a `publicKeyMultibase` value; raise KeyFormatError saying what is wrong."""
     if not value.startswith("z"):
         raise KeyFormatError(f"multibase {value[:8]!r}… is not base58btc (must start with 'z')")
-    data = _b58decode(value[1:])
+    data = b58decode(value[1:])
     if not data.startswith(_ED25519_PUB):
         raise KeyFormatError(f"multikey {value[:8]!r}… is not an Ed25519 public key")
     raw = data[len(_ED25519_PUB) :]
@@ -37,7 +37,8 @@ def decode_ed25519_multikey(value: str) -> ed25519.Ed25519PublicKey:
     return ed25519.Ed25519PublicKey.from_public_bytes(raw)
 
 
-def _b58encode(data: bytes) -> str:
+def b58encode(data: bytes) -> str:
+    """Base58btc (Bitcoin alphabet), without the multibase prefix."""
     number = int.from_bytes(data, "big")
     digits = []
     while number:
@@ -48,10 +49,12 @@ def _b58encode(data: bytes) -> str:
     return "1" * zeros + "".join(reversed(digits))
 
 
-def _b58decode(text: str) -> bytes:
-    # A key is a few dozen characters; refusing long input keeps the int math cheap.
-    if len(text) > 128:
-        raise KeyFormatError("multibase value is too long for a key")
+def b58decode(text: str, limit: int = 128) -> bytes:
+    """Decode base58btc (without the multibase prefix); KeyFormatError if malformed."""
+    # A key or a signature is a few dozen characters; refusing long input keeps the
+    # int math cheap.
+    if len(text) > limit:
+        raise KeyFormatError("multibase value is too long for a key or signature")
     number = 0
     for char in text:
         value = _INDEX.get(char)

@@ -24,12 +24,11 @@ from instance.problems import Problem
 from instance.references import reference_type
 from instance.servers import learn_servers, recipient_inboxes
 from instance.services import Services
+from vocab import outgoing_context
 
 log = logging.getLogger("oce.c2s")
 
 __all__ = ["ACTIVITY_TYPES", "Posted", "Submission", "outbox_handler", "post_to_outbox"]
-
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 
 ACTIVITY_TYPES = frozenset(
     {
@@ -124,26 +123,30 @@ async def post_to_outbox(svc: Services, agent: Agent, document: dict[str, Any]) 
     submission = Submission(svc, agent, activity)
     posted = await builder(submission)
     await prefetch_addressees(submission, *posted.also_to)
-    posted.activity.setdefault("@context", AS_CONTEXT)
     if posted.plain is not None:
         # Which recipients' servers speak ValueFlows is network work: done now, so the
         # transaction below only reads what was learnt.
         await learn_servers(svc, await recipient_inboxes(svc, agent, posted.activity))
     async with svc.db.write() as session:
         if posted.effects is not None:
-            await posted.effects(session)
+            await posted.effects(session)  # may still complete the activity
+        # Our context on everything we send: ActivityStreams plus the ValueFlows terms,
+        # so a JSON-LD reader sees every property we write under the IRI we mean.
+        context = outgoing_context(svc.urls.base)
+        document = {"@context": context, **_without_context(posted.activity)}
         for extra in posted.objects:
-            await store_local_object(session, agent, extra, activity=False)
+            await store_local_object(
+                session, agent, {"@context": context, **_without_context(extra)}, activity=False
+            )
         outgoing = await publish(
-            session,
-            svc.urls,
-            agent,
-            posted.activity,
-            also_to=posted.also_to,
-            plain=posted.plain,
+            session, svc.urls, agent, document, also_to=posted.also_to, plain=posted.plain
         )
     svc.wake()
     return outgoing.activity
+
+
+def _without_context(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "@context"}
 
 
 async def prefetch_addressees(sub: Submission, *required: str) -> None:

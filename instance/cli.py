@@ -151,6 +151,17 @@ async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(_settings: Settings, _args: argparse.Namespace) -> int:
+    from instance.demo import DemoError, run_demo
+
+    try:
+        run_demo(_out)
+    except DemoError as exc:
+        raise Problem(500, str(exc)) from None
+    _out("\nThe demo ran to the end: both ledgers show the exchange as expected.")
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -164,7 +175,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     listening = f"{settings.host}:{settings.port}"
     _out(f"oce {__version__} serving {settings.base_url} (listening on {listening})")
     _out(f"database: {_redacted(settings.database_url)}")
-    _out("create the first agent with:  oce agent create alice --name 'Alice'")
+    # Say it the way this was started (`.venv/bin/oce` after `make serve`).
+    command = sys.argv[0] if os.path.basename(sys.argv[0]) == "oce" else "oce"
+    _out(f"create the first agent with:  {command} agent create alice --name 'Alice'")
     uvicorn.run(
         "instance.asgi:app",
         factory=True,
@@ -223,6 +236,9 @@ def _parser() -> argparse.ArgumentParser:
     create.set_defaults(handler=cmd_agent_create)
     listing = agent.add_parser("list", help="list local agents")
     listing.set_defaults(handler=cmd_agent_list)
+
+    demo = sub.add_parser("demo", help="run a whole exchange between two local instances")
+    demo.set_defaults(sync_handler=cmd_demo)
 
     worker = sub.add_parser("worker", help="process the inbox and make deliveries (no web)")
     worker.set_defaults(handler=cmd_worker)

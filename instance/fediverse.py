@@ -30,7 +30,7 @@ from instance.negotiation import dumps
 from instance.outbound import store_local_object
 from instance.sanitize import clean_html
 from instance.urls import Urls
-from vocab import AS_CONTEXT, VF, Proposal
+from vocab import AS_CONTEXT, VF, Proposal, outgoing_context
 
 __all__ = [
     "PROPOSAL_LINK_REL",
@@ -143,9 +143,10 @@ def plain_activity(
     return plain
 
 
-async def save_note(session: AsyncSession, agent: Agent, note: dict[str, Any]) -> None:
-    """Store a proposal's Note as it is served, replacing an earlier version."""
-    document = {"@context": AS_CONTEXT, **note}
+async def save_note(session: AsyncSession, urls: Urls, agent: Agent, note: dict[str, Any]) -> None:
+    """Store a proposal's Note as it is served (with our context, as everything we
+    serve), replacing an earlier version."""
+    document = {"@context": outgoing_context(urls.base), **note}
     row = await session.scalar(select(StoredObject).where(StoredObject.uri == note["id"]))
     if row is None:
         await store_local_object(session, agent, document, activity=False)

@@ -108,6 +108,14 @@ async def plan_event(
         raise _refuse(403, "a peer cannot assert events of this instance's agents", "provider")
     if origin == "peer" and urls.username_of(receiver) is None:
         raise _refuse(422, f"{receiver} is not an agent of this instance", "receiver")
+    drawn_on = event.resource_inventoried_as
+    if origin == "peer" and drawn_on is not None and urls.is_local(drawn_on):
+        raise _refuse(
+            403,
+            f"{drawn_on} is a resource of this instance: only its agent's own instance "
+            "records what leaves it",
+            "resourceInventoriedAs",
+        )
 
     corrected = None
     if event.corrects is not None:
@@ -237,6 +245,7 @@ async def apply_event(session: AsyncSession, urls: Urls, plan: EventPlan) -> Eve
 
 async def _take_effect(session: AsyncSession, urls: Urls, plan: EventPlan, row: EventRow) -> None:
     touched = await apply_effects(session, urls, plan.flow, plan.origin)
+    row.resource_conforms_to = plan.flow.conforms_to
     if "from" in touched:
         row.resource_inventoried_as = touched["from"].uri
     elif plan.flow.resource is not None:

@@ -193,10 +193,12 @@ async def apply_effects(
         return touched
     assert flow.quantity is not None
     assert flow.unit is not None
-    for side in dict.fromkeys(move.side for move in moves):
+    for side in sorted({move.side for move in moves}):  # "from" first, then "to"
         resource = await _side_resource(session, urls, flow, side)
         if resource is not None:
             touched[side] = resource
+            # What leaves a resource of a kind arrives as that kind.
+            flow.conforms_to = flow.conforms_to or resource.conforms_to
     for move in moves:
         resource = touched.get(move.side)
         if resource is None:

@@ -26,7 +26,7 @@ from instance.negotiation import dumps
 from instance.servers import host_of, valueflows_hosts
 from instance.urls import Urls
 
-__all__ = ["Outgoing", "now_iso", "publish", "store_local_object"]
+__all__ = ["Outgoing", "answer", "now_iso", "publish", "store_local_object"]
 
 log = logging.getLogger("oce.outbound")
 
@@ -152,6 +152,29 @@ async def publish(
     if local:
         await _deliver_locally(session, agent, row)
     return Outgoing(row, inboxes, local)
+
+
+async def answer(
+    session: AsyncSession,
+    urls: Urls,
+    agent: Agent,
+    verb: str,
+    answered: str,
+    to: str,
+    **extra: Any,
+) -> None:
+    """Publish ``Accept``/``Reject`` (``verb``) of ``answered`` from ``agent`` to ``to``."""
+    activity = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": urls.new_activity(),
+        "type": verb,
+        "actor": urls.actor(agent.username),
+        "object": answered,
+        "to": [to],
+        "published": now_iso(),
+        **extra,
+    }
+    await publish(session, urls, agent, activity)
 
 
 def agent_uri(urls: Urls, agent: Agent) -> str:

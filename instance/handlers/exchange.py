@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import FetchError, OriginError, check_same_origin
-from instance.activities import PUBLIC, id_of, object_of
+from instance.activities import PUBLIC, addressees, id_of, object_of
 from instance.agents import get_agent
 from instance.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.describe import describe_proposal, resource_labels
@@ -37,13 +37,13 @@ from instance.models import Agreement as AgreementRow
 from instance.models import Intent as IntentRow
 from instance.models import Proposal as ProposalRow
 from instance.negotiation import dumps
-from instance.outbound import now_iso, publish
+from instance.outbound import answer
 from instance.problems import Problem
 from instance.processing import Context, Refused, handles
 from instance.sanitize import clean_html
 from instance.services import Services
+from instance.vfdocs import client_document, typed
 from vocab import (
-    AS_CONTEXT,
     Agreement,
     Intent,
     Measure,
@@ -51,62 +51,12 @@ from vocab import (
     VocabError,
     canonical_decimal,
     normalize,
-    outgoing_context,
-    parse_object,
     to_json,
 )
 
-__all__ = ["send_answer"]
+__all__ = ["withdraw_remote_proposal"]
 
 log = logging.getLogger("oce.exchange")
-
-
-def _typed(document: Any, kind: type[Any], field: str) -> Any:
-    """A VF object from (already normalized) JSON, or a 400 naming what is wrong."""
-    if not isinstance(document, dict):
-        raise Problem(400, f"expected an embedded {kind.__name__}", field=field)
-    try:
-        found = parse_object(document)
-    except VocabError as exc:
-        raise Problem(400, str(exc), field=f"{field}{exc.field}") from None
-    if not isinstance(found, kind):
-        raise Problem(400, f"expected a {kind.__name__}", field=f"{field}.type")
-    return found
-
-
-def _normalized(sub: Submission) -> dict[str, Any]:
-    """The client's activity in canonical form. A client that sends no ``@context``
-    means ours (ActivityStreams and the oce ValueFlows terms)."""
-    document = sub.activity
-    if "@context" not in document:
-        document = {"@context": outgoing_context(sub.svc.urls.base), **document}
-    try:
-        return normalize(document)
-    except VocabError as exc:
-        raise Problem(400, str(exc), field=exc.field or "object") from None
-
-
-async def send_answer(
-    session: AsyncSession,
-    svc: Services,
-    agent: Agent,
-    verb: str,
-    answered: str,
-    to: str,
-    **extra: Any,
-) -> None:
-    """Publish ``Accept``/``Reject`` of ``answered`` from ``agent`` to ``to``."""
-    activity = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": svc.urls.new_activity(),
-        "type": verb,
-        "actor": svc.urls.actor(agent.username),
-        "object": answered,
-        "to": [to],
-        "published": now_iso(),
-        **extra,
-    }
-    await publish(session, svc.urls, agent, activity)
 
 
 # Proposals ----------------------------------------------------------------------------
@@ -145,7 +95,7 @@ async def _note_for(svc: Services, proposal: Proposal, *, updated: str | None = 
 
 @outbox_handler("Create", "Proposal")
 async def post_proposal(sub: Submission) -> Posted:
-    activity = _normalized(sub)
+    activity = client_document(sub)
     document = object_of(activity)
     if not isinstance(document, dict):
         raise Problem(400, "Create needs the Proposal itself", field="object")
@@ -162,7 +112,7 @@ async def post_proposal(sub: Submission) -> Posted:
         document["to"] = [PUBLIC]
         document["cc"] = [urls.followers(sub.agent.username)]
     document.setdefault("url", proposal_id)
-    proposal = _typed(document, Proposal, "object")
+    proposal = typed(document, Proposal, "object")
     canonical = {"@context": activity.get("@context"), **to_json(proposal)}
     canonical.pop("@context")
     activity["object"] = canonical
@@ -183,7 +133,7 @@ async def post_proposal(sub: Submission) -> Posted:
     return Posted(
         sub.activity,
         effects=record,
-        objects=[{"@context": AS_CONTEXT, **note}],
+        objects=[note],
         plain=plain_activity(urls, "Create", sub.activity, note),
     )
 
@@ -239,7 +189,7 @@ async def post_edit_proposal(sub: Submission) -> Posted:
     Servers that speak ValueFlows get ``Update{Proposal}``; the others ``Update`` of the
     proposal's Note (:mod:`instance.fediverse`).
     """
-    activity = _normalized(sub)
+    activity = client_document(sub)
     changes = object_of(activity)
     if not isinstance(changes, dict):
         raise Problem(400, "Update needs the changes, with the proposal's id", field="object")
@@ -265,7 +215,7 @@ async def post_edit_proposal(sub: Submission) -> Posted:
     updated = sub.activity["published"]
     document["updated"] = updated
     live = _with_available(document, intents, available)
-    proposal = _typed(live, Proposal, "object")
+    proposal = typed(live, Proposal, "object")
     note = await _note_for(sub.svc, proposal, updated=updated)
     sub.activity.clear()
     sub.activity.update(activity)
@@ -284,7 +234,7 @@ async def post_edit_proposal(sub: Submission) -> Posted:
         for intent in await intents_of(session, found):
             if intent.uri in available:
                 intent.available = available[intent.uri]
-        await save_note(session, sub.agent, note)
+        await save_note(session, sub.svc.urls, sub.agent, note)
 
     return Posted(
         sub.activity,
@@ -345,7 +295,7 @@ async def post_withdraw(sub: Submission) -> Posted:
 @handles("Create", "Proposal")
 async def on_proposal(ctx: Context) -> None:
     document = object_of(ctx.activity)
-    proposal = _typed(document, Proposal, "object")
+    proposal = typed(document, Proposal, "object")
     if proposal.attributed_to != ctx.actor:
         raise Refused("a proposal is published by its proposer")
     async with ctx.apply() as session:
@@ -365,7 +315,7 @@ async def withdraw_remote_proposal(session: AsyncSession, actor: str, uri: str |
 async def on_update_proposal(ctx: Context) -> None:
     """A peer edited its proposal: our copy takes its texts and availability."""
     document = object_of(ctx.activity)
-    proposal = _typed(document, Proposal, "object")
+    proposal = typed(document, Proposal, "object")
     if proposal.attributed_to != ctx.actor:
         raise Refused("a proposal is changed by its proposer only")
     async with ctx.apply() as session:
@@ -394,57 +344,57 @@ async def on_update_proposal(ctx: Context) -> None:
 # Offers and agreements ------------------------------------------------------------------
 
 
-async def _known_proposal(svc: Services, intent_uri: str) -> None:
-    """Make sure the proposal an intent belongs to is recorded (fetch a peer's)."""
+async def _fetch_proposal(svc: Services, intent_uri: str) -> dict[str, Any] | None:
+    """A peer's proposal we have no copy of, fetched (not stored: the caller stores it
+    in the same transaction as what depends on it). None when we know it already."""
     proposal_uri = urldefrag(intent_uri).url
     async with svc.db.read() as session:
         known = await session.scalar(select(ProposalRow.id).where(ProposalRow.uri == proposal_uri))
     if known is not None or svc.urls.is_local(proposal_uri):
-        return
+        return None
     try:
         fetched = normalize(await svc.peers.fetcher.fetch_object(proposal_uri))
     except (FetchError, VocabError) as exc:
         raise Problem(
             502, f"cannot read the proposal {proposal_uri}: {exc}", field="object"
         ) from None
-    proposal = _typed(fetched, Proposal, "object")
+    proposal = typed(fetched, Proposal, "object")
     try:
         check_same_origin(proposal_uri, proposal.attributed_to or "")
     except OriginError as exc:
         raise Problem(502, str(exc), field="object") from None
-    async with svc.db.write() as session:
-        if (
-            await session.scalar(select(ProposalRow.id).where(ProposalRow.uri == proposal_uri))
-            is None
-        ):
-            await store_proposal(session, fetched, agent_id=None)
+    return fetched
 
 
 @outbox_handler("Offer", "Agreement")
 async def post_offer(sub: Submission) -> Posted:
-    activity = _normalized(sub)
-    agreement = _typed(object_of(activity), Agreement, "object")
+    activity = client_document(sub)
+    agreement = typed(object_of(activity), Agreement, "object")
+    fetched: dict[str, dict[str, Any]] = {}
     for commitment in agreement.commitments():
         if isinstance(commitment, str) or len(commitment.satisfies) != 1:
             raise Problem(
                 400, "each commitment is embedded and satisfies one intent", field="object"
             )
-        await _known_proposal(sub.svc, commitment.satisfies[0])
-    async with sub.svc.db.read() as session:
-        terms = await check_offer(session, agreement)
-    proposer = terms.proposal.proposer
-    if proposer == sub.actor:
-        raise Problem(400, "an agent cannot answer its own proposal", field="object")
+        document = await _fetch_proposal(sub.svc, commitment.satisfies[0])
+        if document is not None:
+            fetched[document["id"]] = document
     offered = to_json(agreement)
     sub.activity.clear()
     sub.activity.update(activity)
     sub.activity["object"] = offered
-    sub.activity["to"] = [proposer]
     sub.activity.pop("cc", None)
-    await prefetch_addressees(sub, proposer)
     offer_id, actor = sub.activity["id"], sub.actor
+    activity_out = sub.activity
 
     async def record(session: AsyncSession) -> None:
+        for document in fetched.values():
+            await store_proposal(session, document, agent_id=None)
+        terms = await check_offer(session, agreement)
+        proposer = terms.proposal.proposer
+        if proposer == actor:
+            raise Problem(400, "an agent cannot answer its own proposal", field="object")
+        activity_out["to"] = [proposer]
         session.add(
             AgreementRow(
                 offer_uri=offer_id,
@@ -455,7 +405,30 @@ async def post_offer(sub: Submission) -> Posted:
             )
         )
 
-    return Posted(sub.activity, effects=record)
+    return Posted(
+        sub.activity, also_to=[await _proposer_of(sub.svc, agreement, fetched)], effects=record
+    )
+
+
+async def _proposer_of(
+    svc: Services, agreement: Agreement, fetched: dict[str, dict[str, Any]]
+) -> str:
+    """Whom an offer goes to: the proposer of the proposal its first commitment answers."""
+    first = agreement.commitments()[0]
+    assert not isinstance(first, str)
+    proposal_uri = urldefrag(first.satisfies[0]).url
+    if proposal_uri in fetched:
+        proposer: str = fetched[proposal_uri]["attributedTo"]
+        return proposer
+    async with svc.db.read() as session:
+        found = await session.scalar(
+            select(ProposalRow.proposer).where(ProposalRow.uri == proposal_uri)
+        )
+    if found is None:
+        raise Problem(
+            422, f"{first.satisfies[0]} is not an intent of a known proposal", field="object"
+        )
+    return found
 
 
 @handles("Offer", "Agreement")
@@ -468,7 +441,7 @@ async def on_offer(ctx: Context) -> None:
     if recorded is not None:
         async with ctx.apply():
             return  # an offer between two agents of this instance: already recorded
-    agreement = _typed(object_of(ctx.activity), Agreement, "object")
+    agreement = typed(object_of(ctx.activity), Agreement, "object")
     async with ctx.apply() as session:
         try:
             terms = await check_offer(session, agreement, lock=True)
@@ -476,8 +449,14 @@ async def on_offer(ctx: Context) -> None:
             proposer = await _proposer_addressed(session, ctx)
             if proposer is None:
                 raise Refused(refusal.detail) from None
-            await send_answer(
-                session, ctx.svc, proposer, "Reject", offer_id, ctx.actor, content=refusal.detail
+            await answer(
+                session,
+                ctx.svc.urls,
+                proposer,
+                "Reject",
+                offer_id,
+                ctx.actor,
+                content=refusal.detail,
             )
             return
         agent = await get_agent(session, ctx.svc.urls.username_of(terms.proposal.proposer) or "")
@@ -496,7 +475,7 @@ async def on_offer(ctx: Context) -> None:
 
 async def _proposer_addressed(session: AsyncSession, ctx: Context) -> Agent | None:
     """The local agent an offer was sent to (who answers a bad one)."""
-    for address in ctx.activity.get("to") or []:
+    for address in addressees(ctx.activity):
         username = ctx.svc.urls.username_of(address)
         if username and (agent := await get_agent(session, username)) is not None:
             return agent
@@ -527,18 +506,18 @@ async def post_answer_offer(sub: Submission) -> Posted:
     accept = sub.activity["type"] == "Accept"
     svc, activity = sub.svc, sub.activity
 
-    async def answer(session: AsyncSession) -> None:
+    async def decide(session: AsyncSession) -> None:
         agreement = await _offer_for(session, offer_uri)
         if agreement.state != "offered":
             raise Problem(409, f"{offer_uri} is already {agreement.state}", field="object")
         if not accept:
             agreement.state, agreement.reason = "rejected", str(activity.get("content") or "")
             return
-        offered = _typed(json.loads(agreement.body), Agreement, "object")
+        offered = typed(json.loads(agreement.body), Agreement, "object")
         terms = await check_offer(session, offered, lock=True)
         activity["result"] = await finalize(session, svc.urls, agreement, terms)
 
-    return Posted(sub.activity, effects=answer)
+    return Posted(sub.activity, effects=decide)
 
 
 async def _our_offer(session: AsyncSession, ctx: Context) -> AgreementRow | None:
@@ -564,14 +543,14 @@ async def on_accept_offer(ctx: Context) -> None:
         if row.state != "offered":
             raise Refused(f"the offer is already {row.state}")
         result = ctx.activity.get("result")
-        finalized = _typed(result, Agreement, "result")
+        finalized = typed(result, Agreement, "result")
         if finalized.id is None:
             raise Refused("a finalized agreement has an id")
         try:
             check_same_origin(finalized.id, ctx.actor)
         except OriginError as exc:
             raise Refused(str(exc)) from None
-        offered = _typed(json.loads(row.body), Agreement, "object")
+        offered = typed(json.loads(row.body), Agreement, "object")
         terms = await check_offer(session, offered, check_available=False)
         await record_finalized(session, row, finalized, terms)
 

@@ -9,12 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import first_type, id_of, is_public, object_of
-from instance.c2s import AS_CONTEXT, Posted, Submission, outbox_handler, prefetch_addressees
+from instance.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.models import StoredObject, utcnow
 from instance.negotiation import dumps
 from instance.problems import Problem
 from instance.processing import Context, Refused, handles
 from instance.sanitize import clean_html
+from vocab import outgoing_context
 
 __all__ = ["clean_post", "delete_remote_object"]
 
@@ -148,7 +149,7 @@ async def post_edit(sub: Submission) -> Posted:
     for name in ("to", "cc"):
         if name in post:
             sub.activity[name] = post[name]
-    row_id, body = row.id, dumps({"@context": AS_CONTEXT, **post})
+    row_id, body = row.id, dumps({"@context": outgoing_context(sub.svc.urls.base), **post})
 
     async def store(session: AsyncSession) -> None:
         found = await session.get(StoredObject, row_id)
@@ -176,4 +177,4 @@ async def post_note(sub: Submission) -> Posted:
     _merge_addressing(sub.activity, post)
     sub.activity["object"] = post
     await prefetch_addressees(sub)
-    return Posted(sub.activity, objects=[{"@context": AS_CONTEXT, **post}])
+    return Posted(sub.activity, objects=[post])

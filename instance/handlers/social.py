@@ -243,3 +243,40 @@ async def post_undo(sub: Submission) -> Posted:
         await session.execute(delete(Follow).where(Follow.id == follow_id))
 
     return Posted(sub.activity, effects=remove)
+
+
+@outbox_handler("Accept", "Follow")
+@outbox_handler("Reject", "Follow")
+async def post_answer_follow(sub: Submission) -> Posted:
+    """An agent that approves followers by hand answers a held follow request."""
+    follow_id = id_of(object_of(sub.activity))
+    async with sub.svc.db.read() as session:
+        row = await session.scalar(
+            select(Follow).where(
+                Follow.activity_uri == follow_id, Follow.followee_agent_id == sub.agent.id
+            )
+        )
+    if row is None:
+        raise Problem(404, f"{follow_id} is not a follow request to this agent", field="object")
+    if row.state != "pending":
+        raise Problem(409, f"{follow_id} is already {row.state}", field="object")
+    accept = sub.activity["type"] == "Accept"
+    sub.activity["object"] = {
+        "id": row.activity_uri,
+        "type": "Follow",
+        "actor": row.follower,
+        "object": row.followee,
+    }
+    sub.activity["to"] = [row.follower]
+    row_id = row.id
+
+    async def decide(session: AsyncSession) -> None:
+        found = await session.get(Follow, row_id)
+        if found is None or found.state != "pending":
+            raise Problem(409, f"{follow_id} was answered meanwhile", field="object")
+        if accept:
+            found.state = "accepted"
+        else:
+            await session.delete(found)
+
+    return Posted(sub.activity, effects=decide)

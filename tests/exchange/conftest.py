@@ -7,8 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from instance.agents import create_agent
+from instance.models import (
+    Agreement,
+    Commitment,
+    EconomicEvent,
+    EconomicResource,
+    Intent,
+    Proposal,
+)
 from instance.tokens import create_token
 from tests.harness import Network, Running, make_settings, running
 
@@ -75,9 +84,35 @@ class Pair:
     b: Running
     alice: Client
     bob: Client
+    network: Network
 
     async def settle(self) -> None:
         await self.a.settle(self.b)
+
+
+async def ledger_state(instance: Running) -> dict[str, Any]:
+    """Everything the ledger holds on one instance: to show a refusal changed nothing."""
+    async with instance.services.db.read() as session:
+        resources = {
+            r.uri: (r.accounting_quantity, r.onhand_quantity)
+            for r in (await session.scalars(select(EconomicResource))).all()
+        }
+        counts = {
+            table.__tablename__: await session.scalar(select(func.count()).select_from(table))
+            for table in (EconomicEvent, Commitment, Agreement, Proposal, Intent)
+        }
+        states = {
+            c.uri: (c.state, c.fulfilled) for c in (await session.scalars(select(Commitment))).all()
+        }
+        agreements = {
+            a.offer_uri: a.state for a in (await session.scalars(select(Agreement))).all()
+        }
+    return {
+        "resources": resources,
+        "counts": counts,
+        "commitments": states,
+        "agreements": agreements,
+    }
 
 
 @pytest.fixture
@@ -87,7 +122,7 @@ async def pair(database_url: str, postgres_or_sqlite_second: str) -> AsyncIterat
         running(make_settings(database_url, "https://a.test"), network=network) as a,
         running(make_settings(postgres_or_sqlite_second, "https://b.test"), network=network) as b,
     ):
-        yield Pair(a, b, await client(a, "alice"), await client(b, "bob"))
+        yield Pair(a, b, await client(a, "alice"), await client(b, "bob"), network)
 
 
 @pytest.fixture

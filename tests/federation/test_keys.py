@@ -147,7 +147,7 @@ def test_multikey_decode_refusals(value: str, why: str) -> None:
 
 
 def test_multikey_with_wrong_length_is_refused() -> None:
-    from federation.multikey import _b58encode
+    from federation.multikey import b58encode
 
     with pytest.raises(KeyFormatError, match="32 bytes"):
-        decode_ed25519_multikey("z" + _b58encode(b"\xed\x01" + b"\x01" * 31))
+        decode_ed25519_multikey("z" + b58encode(b"\xed\x01" + b"\x01" * 31))

@@ -114,3 +114,18 @@ def test_serve_starts_on_a_fresh_data_folder_and_says_how_to_begin(tmp_path: Pat
         server.cli("agent", "create", "alice")
         actor = httpx.get(f"{server.base_url}/agents/alice", timeout=5).json()
         assert actor["id"] == f"{server.base_url}/agents/alice"
+
+
+def test_domain_block_unblock_and_list(database_url: str) -> None:
+    env = env_for(database_url)
+    assert "blocked spam.example" in oce("domain", "block", "Spam.Example.", env=env).stdout
+    oce("domain", "block", "https://other.example/path", env=env)
+    assert oce("domain", "list", env=env).stdout.split() == ["other.example", "spam.example"]
+    assert oce("domain", "unblock", "spam.example", env=env).returncode == 0
+    assert oce("domain", "list", env=env).stdout.split() == ["other.example"]
+    missing = oce("domain", "unblock", "spam.example", env=env, check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "oce: error: spam.example was not blocked"
+    bad = oce("domain", "block", "not a domain", env=env, check=False)
+    assert bad.returncode == 1
+    assert "is not a domain name" in bad.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -10,8 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from instance.agents import create_agent, get_agent
 from instance.models import Follow, InboxItem, RemoteActor, RemoteKey
+from instance.moderation import block_domain
 from instance.peers import Peers
+from instance.tokens import create_token
 from tests.fakepeer import AS, FakePeer, PeerActor, signed_post
 from tests.harness import Network, Running, make_settings, running
 from tests.instance.conftest import add_agent
@@ -256,8 +258,6 @@ async def test_duplicate_keys_are_400(a: Running, peer: FakePeer) -> None:
 
 
 async def test_blocked_domain_is_403(a: Running, peer: FakePeer) -> None:
-    from instance.moderation import block_domain
-
     async with a.services.db.write() as session:
         await block_domain(session, "peer.test")
     bob = peer.actor("bob")
@@ -300,6 +300,30 @@ async def test_manual_approval_holds_the_follow(a: Running, peer: FakePeer) -> N
         row = await session.scalar(select(Follow))
         assert row is not None
         assert row.state == "pending"
+    # The agent's client approves it: the Accept reaches bob, the follower counts.
+    async with a.services.db.write() as session:
+        careful = await get_agent(session, "careful")
+        assert careful is not None
+        token = await create_token(session, careful)
+    auth = {"Authorization": f"Bearer {token}"}
+    held = (await a.client.get("https://a.test/agents/careful/inbox?page=1", headers=auth)).json()
+    follow_id = held["orderedItems"][0]["id"]
+    answered = await a.client.post(
+        "https://a.test/agents/careful/outbox",
+        json={"type": "Accept", "object": follow_id},
+        headers=auth,
+    )
+    assert answered.status_code == 201
+    again = await a.client.post(
+        "https://a.test/agents/careful/outbox",
+        json={"type": "Accept", "object": follow_id},
+        headers=auth,
+    )
+    assert again.status_code == 409
+    await a.settle()
+    assert [x["object"]["id"] for x in peer.activities("Accept")] == [follow_id]
+    followers = (await a.client.get("https://a.test/agents/careful/followers")).json()
+    assert followers["totalItems"] == 1
 
 
 async def test_update_of_an_actor_refreshes_name_and_key(a: Running, peer: FakePeer) -> None:
@@ -384,18 +408,14 @@ async def test_delete_of_an_unknown_actor_fetches_nothing(a: Running, peer: Fake
 
 
 async def test_clients_read_their_inbox_with_their_token(a: Running, peer: FakePeer) -> None:
-    from instance.tokens import create_token
-
     bob = peer.actor("bob")
     assert await post(a, *signed_post(bob, INBOX, follow(bob))) == 202
     await a.settle()
     async with a.services.db.write() as session:
-        from instance.agents import get_agent
-
         alice = await get_agent(session, "alice")
         assert alice is not None
         token = await create_token(session, alice)
-        other = await add_agent_in(session, "zoe")
+        other = await create_agent(session, "zoe")
         other_token = await create_token(session, other)
     assert (await a.client.get(f"{ALICE}/inbox")).status_code == 401
     forbidden = await a.client.get(
@@ -407,12 +427,3 @@ async def test_clients_read_their_inbox_with_their_token(a: Running, peer: FakeP
     page = await a.client.get(f"{ALICE}/inbox?page=1", headers={"Authorization": f"Bearer {token}"})
     assert page.status_code == 200
     assert [item["type"] for item in page.json()["orderedItems"]] == ["Follow"]
-
-
-async def add_agent_in(session: object, username: str) -> object:
-    from instance.agents import create_agent
-
-    return await create_agent(session, username)  # type: ignore[arg-type]
-
-
-_ = json

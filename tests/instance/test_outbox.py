@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from instance.agents import get_agent
 from instance.models import Delivery, PeerHost, utcnow
+from instance.moderation import block_domain
 from instance.tokens import create_token
 from tests.fakepeer import AS, FakePeer, signed_post
 from tests.harness import Network, Running, make_settings, running
@@ -259,3 +261,16 @@ async def test_a_host_that_keeps_failing_is_paused_then_resumes(a: Running, peer
     assert (await a.client.post("/inbox", content=body, headers=headers)).status_code == 202
     await a.settle()
     assert len(peer.activities("Create")) == pending
+
+
+async def test_nothing_is_delivered_to_a_blocked_domain(a: Running, peer: FakePeer) -> None:
+    await followed_by(a, peer, "bob")
+    async with a.services.db.write() as session:
+        await block_domain(session, "peer.test")
+    await asyncio.sleep(1.1)  # the blocklist is re-read at most every second
+    await _note(a)
+    await a.settle()
+    assert peer.received == []
+    row = await _delivery(a)
+    assert row.state == "failed"
+    assert row.last_error == "the domain is blocked"
