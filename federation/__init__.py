@@ -72,6 +72,14 @@ from federation.keys import (
     public_key_pem,
 )
 from federation.multikey import decode_ed25519_multikey, encode_ed25519_multikey
+from federation.nodeinfo import (
+    NODEINFO_SCHEMAS,
+    NodeInfo,
+    fetch_nodeinfo,
+    nodeinfo_href,
+    nodeinfo_well_known,
+    parse_nodeinfo,
+)
 from federation.proofs import (
     CRYPTOSUITE,
     ProofError,
@@ -108,6 +116,7 @@ __all__ = [
     "MAX_AGE",
     "MAX_ATTEMPTS",
     "MAX_FUTURE",
+    "NODEINFO_SCHEMAS",
     "AddressRefused",
     "Algorithm",
     "CavageParams",
@@ -124,6 +133,7 @@ __all__ = [
     "KeyCache",
     "KeyFormatError",
     "KeyPair",
+    "NodeInfo",
     "OriginError",
     "Outcome",
     "PrivateKeyType",
@@ -161,6 +171,7 @@ __all__ = [
     "decode_ed25519_multikey",
     "digest_header",
     "encode_ed25519_multikey",
+    "fetch_nodeinfo",
     "fetch_remote_key",
     "format_http_date",
     "generate_ed25519_keypair",
@@ -174,8 +185,11 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "next_attempt_at",
+    "nodeinfo_href",
+    "nodeinfo_well_known",
     "origin_of",
     "parse_http_date",
+    "parse_nodeinfo",
     "parse_resource",
     "parse_retry_after",
     "parse_signature_header",

@@ -22,6 +22,7 @@ from instance.outbound import now_iso, publish, store_local_object
 from instance.peers import ActorUnavailable
 from instance.problems import Problem
 from instance.references import reference_type
+from instance.servers import learn_servers, recipient_inboxes
 from instance.services import Services
 from vocab import outgoing_context
 
@@ -63,6 +64,10 @@ class Posted:
     #: side effects (a follow row, a ledger entry). It may still complete the activity
     #: (e.g. with the id of a resource it created); a Problem it raises undoes it all.
     effects: Callable[[AsyncSession], Awaitable[None]] | None = None
+    #: The same news for servers that do not speak ValueFlows (the Create, Update or
+    #: Delete of a proposal's Note, see :mod:`instance.fediverse`): they get this
+    #: instead of ``activity``.
+    plain: dict[str, Any] | None = None
 
 
 Builder = Callable[[Submission], Awaitable[Posted]]
@@ -118,6 +123,10 @@ async def post_to_outbox(svc: Services, agent: Agent, document: dict[str, Any]) 
     submission = Submission(svc, agent, activity)
     posted = await builder(submission)
     await prefetch_addressees(submission, *posted.also_to)
+    if posted.plain is not None:
+        # Which recipients' servers speak ValueFlows is network work: done now, so the
+        # transaction below only reads what was learnt.
+        await learn_servers(svc, await recipient_inboxes(svc, agent, posted.activity))
     async with svc.db.write() as session:
         if posted.effects is not None:
             await posted.effects(session)  # may still complete the activity
@@ -129,7 +138,9 @@ async def post_to_outbox(svc: Services, agent: Agent, document: dict[str, Any]) 
             await store_local_object(
                 session, agent, {"@context": context, **_without_context(extra)}, activity=False
             )
-        outgoing = await publish(session, svc.urls, agent, document, also_to=posted.also_to)
+        outgoing = await publish(
+            session, svc.urls, agent, document, also_to=posted.also_to, plain=posted.plain
+        )
     svc.wake()
     return outgoing.activity
 

@@ -16,13 +16,48 @@ from sqlalchemy.orm import InstrumentedAttribute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from instance.negotiation import activity_response
+from instance.negotiation import activity_response, negotiate
+from instance.pages import render_page
 from instance.problems import Problem
+from instance.services import services
 
-__all__ = ["PAGE_SIZE", "collection_response"]
+__all__ = ["PAGE_SIZE", "collection_page", "collection_response"]
 
 PAGE_SIZE = 50
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+
+
+def _page_entry(item: Any) -> dict[str, str]:
+    """How one item of a collection page is listed on its HTML page."""
+    if isinstance(item, str):
+        return {"href": item, "text": item, "kind": ""}
+    if not isinstance(item, dict):
+        return {"href": "", "text": str(item)[:200], "kind": ""}
+    kind = item.get("type")
+    kind = kind[0] if isinstance(kind, list) and kind else kind
+    target = item.get("object")
+    target_id = target.get("id") if isinstance(target, dict) else target
+    text = item.get("name") or (target_id if isinstance(target_id, str) else item.get("id"))
+    return {
+        "href": str(item.get("id") or ""),
+        "text": str(text or "")[:300],
+        "kind": str(kind or ""),
+    }
+
+
+def collection_page(
+    request: Request, collection_id: str, page: dict[str, Any], total: int, title: str
+) -> Response:
+    """A collection page as HTML: its items as links, and the link to the next page."""
+    return render_page(
+        services(request),
+        "collection.html",
+        title=title or collection_id,
+        collection_id=collection_id,
+        total=total,
+        entries=[_page_entry(item) for item in page["orderedItems"]],
+        next=page.get("next"),
+    )
 
 
 def _page_request(request: Request) -> tuple[bool, int | None]:
@@ -44,14 +79,18 @@ async def collection_response(
     row_id: InstrumentedAttribute[int],
     item: Callable[[Any], Any] = lambda value: value,
     render: Callable[[Any], Awaitable[Any]] | None = None,
+    *,
+    title: str = "",
 ) -> Response:
     """Serve the collection of ``query``'s rows ``(row id, value)``, or one page of it.
 
     ``item`` turns a value into what ``orderedItems`` lists (e.g. parses stored JSON);
-    ``render`` does the same when that needs the database.
+    ``render`` does the same when that needs the database. A browser gets the page (the
+    first one, for the collection itself) as HTML, titled ``title``.
     """
     wants_page, before = _page_request(request)
-    if not wants_page:
+    html = negotiate(request) == "html"
+    if not wants_page and not html:
         total = await session.scalar(select(func.count()).select_from(query.subquery()))
         document: dict[str, Any] = {
             "@context": AS_CONTEXT,
@@ -76,4 +115,7 @@ async def collection_response(
     }
     if len(rows) > PAGE_SIZE:
         document["next"] = f"{collection_id}?page=1&before={rows[PAGE_SIZE - 1][0]}"
+    if html:
+        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+        return collection_page(request, collection_id, document, int(total or 0), title)
     return activity_response(request, document)

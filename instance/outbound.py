@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from instance.activities import PUBLIC, addressees, first_type, id_of, is_public, object_of
 from instance.models import Agent, Delivery, Follow, InboxItem, RemoteActor, StoredObject
 from instance.negotiation import dumps
+from instance.servers import host_of, valueflows_hosts
 from instance.urls import Urls
 
 __all__ = ["Outgoing", "answer", "now_iso", "publish", "store_local_object"]
@@ -106,11 +107,19 @@ async def publish(
     activity: Mapping[str, Any],
     *,
     also_to: Iterable[str] = (),
+    plain: Mapping[str, Any] | None = None,
 ) -> Outgoing:
     """Store ``activity`` (sent by ``agent``) and queue a delivery to each recipient.
 
     ``also_to`` names extra actors that get it without being in its addressing (e.g.
     the follower an ``Accept`` answers).
+
+    ``plain`` is the same news for servers that do not speak ValueFlows: the ``Create``,
+    ``Update`` or ``Delete`` of the Note that stands for a proposal there
+    (:mod:`instance.fediverse`). Then inboxes on hosts known to speak ValueFlows
+    (:func:`instance.servers.valueflows_hosts`) and local agents get ``activity``, and
+    every other inbox gets ``plain`` instead: each inbox gets exactly one of the two.
+    Both are stored (and listed in the outbox).
     """
     row = await store_local_object(session, agent, activity, activity=True)
     followers = urls.followers(agent.username)
@@ -131,6 +140,13 @@ async def publish(
     targets.extend(await _actor_targets(session, remote_actors))
     # One delivery per inbox; followers on one server share its shared inbox.
     inboxes = sorted({shared or inbox for inbox, shared in targets})
+    if plain is not None:
+        valueflows = await valueflows_hosts(session, {host_of(inbox) for inbox in inboxes})
+        plain_inboxes = [inbox for inbox in inboxes if host_of(inbox) not in valueflows]
+        inboxes = [inbox for inbox in inboxes if host_of(inbox) in valueflows]
+        plain_row = await store_local_object(session, agent, plain, activity=True)
+        if plain_inboxes:
+            await _queue(session, plain_row.id, agent.id, plain_inboxes)
     if inboxes:
         await _queue(session, row.id, agent.id, inboxes)
     if local:

@@ -4,6 +4,9 @@ Domain code raises :class:`Problem` (or a subclass) with the status, a short tit
 a detail sentence and, where one field was wrong, which field. The app's exception
 handlers are the only place that turns errors into responses; an unexpected error is
 logged and answered with a generic 500 body that never carries a traceback.
+
+A browser (a GET that prefers HTML, see :func:`instance.negotiation.negotiate`) gets the
+same problem as a readable page instead; every other client keeps the JSON body.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from instance.negotiation import negotiate
 
 __all__ = ["Problem", "exception_handlers", "problem_response"]
 
@@ -68,18 +73,40 @@ class Problem(Exception):
         return body
 
 
-def problem_response(problem: Problem) -> Response:
+def problem_response(problem: Problem, request: Request | None = None) -> Response:
+    """The problem as JSON, or as a page when ``request`` comes from a browser."""
+    if request is not None and request.method in ("GET", "HEAD") and negotiate(request) == "html":
+        page = _problem_page(request, problem)
+        if page is not None:
+            return page
     return JSONResponse(
         problem.body(),
         status_code=problem.status,
-        headers=problem.headers,
+        headers={**problem.headers, "Vary": "Accept"},
         media_type="application/problem+json",
     )
 
 
-async def _on_problem(_request: Request, exc: Exception) -> Response:
+def _problem_page(request: Request, problem: Problem) -> Response | None:
+    """The problem page, when the app's services (its templates) are running."""
+    svc = getattr(request.state, "services", None)
+    if svc is None:
+        return None
+    try:
+        page = svc.templates.get_template("problem.html").render(
+            instance_name=svc.settings.instance_name, problem=problem
+        )
+    except Exception:
+        log.exception("the problem page failed; answering with JSON")
+        return None
+    return HTMLResponse(
+        page, status_code=problem.status, headers={**problem.headers, "Vary": "Accept"}
+    )
+
+
+async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
-    return problem_response(exc)
+    return problem_response(exc, request)
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
@@ -90,12 +117,15 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
         detail = f"{request.method} is not allowed on {request.url.path}"
     else:
         detail = exc.detail or _TITLES.get(exc.status_code, "error")
-    return problem_response(Problem(exc.status_code, detail, headers=dict(exc.headers or {})))
+    problem = Problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+    return problem_response(problem, request)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error answering %s %s", request.method, request.url.path)
-    return problem_response(Problem(500, "the server failed to answer; the error is logged"))
+    return problem_response(
+        Problem(500, "the server failed to answer; the error is logged"), request
+    )
 
 
 exception_handlers: dict[Any, Any] = {

@@ -14,7 +14,6 @@ effect (recorded on the item, with the reason).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -33,6 +32,7 @@ from instance.models import (
     Follow,
     InboxEntry,
     InboxItem,
+    Proposal,
     RemoteActor,
     StoredObject,
     utcnow,
@@ -41,14 +41,25 @@ from instance.negotiation import dumps
 from instance.peers import ActorUnavailable
 from instance.problems import Problem
 from instance.queue import Renewing, claim
+from instance.reading import PLAIN_READABLE, read_activity
 from instance.references import reference_type
 from instance.services import Services
 from vocab.errors import VocabError
-from vocab.reader import normalize
 
-__all__ = ["Context", "Later", "Refused", "handles", "process_due"]
+__all__ = [
+    "Context",
+    "Later",
+    "Refused",
+    "dispatch_key",
+    "handles",
+    "mentioned",
+    "process_due",
+]
 
 log = logging.getLogger("oce.processing")
+
+#: Mentions read from one post.
+MAX_TAGS = 100
 
 #: How long an activity may wait for something it refers to.
 WAIT_LIMIT = timedelta(hours=1)
@@ -107,18 +118,21 @@ def handles(activity_type: str, object_type: str | None = None) -> Callable[[Han
     return register
 
 
-async def handler_for(svc: Services, activity: dict[str, Any]) -> Handler | None:
-    """The handler for ``(type, object type)``, else for ``(type, None)``.
-
-    A bare reference (``Accept`` of our Follow, say) is typed by what we recorded
-    under that id.
-    """
+async def dispatch_key(svc: Services, activity: dict[str, Any]) -> tuple[str, str | None]:
+    """``(activity type, object type)``; a bare reference (``Accept`` of our Follow, say)
+    is typed by what we recorded under that id."""
     kind = first_type(activity) or ""
     target = object_of(activity)
     target_type = first_type(target)
     if isinstance(target, str):
         async with svc.db.read() as session:
             target_type = await reference_type(session, target)
+    return kind, target_type
+
+
+async def handler_for(svc: Services, activity: dict[str, Any]) -> Handler | None:
+    """The handler for ``(type, object type)``, else for ``(type, None)``."""
+    kind, target_type = await dispatch_key(svc, activity)
     return _HANDLERS.get((kind, target_type)) or _HANDLERS.get((kind, None))
 
 
@@ -167,16 +181,19 @@ async def _finish(session: AsyncSession, ctx: Context) -> None:
 
 async def _recipients(session: AsyncSession, ctx: Context) -> set[int]:
     """Local agents this activity was sent to: by personal inbox, by address, as its
-    object, or as followers of its actor (when it is public or addressed to them)."""
+    object, by mention, as authors of the post it answers or acts on, or as followers
+    of its actor (when it is public or addressed to them)."""
     urls = ctx.svc.urls
     found: set[int] = set()
     if ctx.recipient_agent_id is not None:
         found.add(ctx.recipient_agent_id)
     addressed = set(addressees(ctx.activity))
     # An activity about a local agent reaches it even when not addressed to it: a Follow
-    # names the followee only as its object, an Accept names our Follow.
+    # names the followee only as its object, an Accept names our Follow, a post may
+    # mention an agent only in its tags.
     target = object_of(ctx.activity)
     concerned = {id_of(target), id_of(target.get("actor")) if isinstance(target, dict) else None}
+    concerned.update(mentioned(target))
     usernames = [
         name
         for a in addressed | {c for c in concerned if c is not None}
@@ -186,6 +203,19 @@ async def _recipients(session: AsyncSession, ctx: Context) -> set[int]:
         found.update(
             (await session.scalars(select(Agent.id).where(Agent.username.in_(usernames)))).all()
         )
+    # A reply to an agent's post (or its proposal), a Like or an Announce of it, reaches
+    # the agent.
+    about = {id_of(target), id_of(target.get("inReplyTo")) if isinstance(target, dict) else None}
+    ours = sorted(uri for uri in about if uri is not None and urls.is_local(uri))
+    if ours:
+        for column, author in (
+            (StoredObject.uri, StoredObject.agent_id),
+            (Proposal.uri, Proposal.agent_id),
+        ):
+            authors = await session.scalars(
+                select(author).where(column.in_(ours), author.is_not(None))
+            )
+            found.update(agent_id for agent_id in authors if agent_id is not None)
     followers_uri = await session.scalar(
         select(RemoteActor.followers).where(RemoteActor.uri == ctx.actor)
     )
@@ -203,12 +233,38 @@ async def _recipients(session: AsyncSession, ctx: Context) -> set[int]:
     return found
 
 
+def mentioned(post: Any) -> set[str]:
+    """The actors a post mentions in its ``tag`` (Mastodon's ``Mention`` entries)."""
+    if not isinstance(post, dict):
+        return set()
+    tags = post.get("tag")
+    found: set[str] = set()
+    for tag in (tags if isinstance(tags, list) else [tags])[:MAX_TAGS]:
+        if (
+            isinstance(tag, dict)
+            and first_type(tag) == "Mention"
+            and (href := id_of(tag.get("href"))) is not None
+        ):
+            found.add(href)
+    return found
+
+
 async def _process(svc: Services, item: InboxItem) -> None:
     try:
-        activity = normalize(json.loads(item.body))
+        activity, plain = read_activity(item.body)
     except VocabError as exc:
         async with svc.db.write() as session:
             await _mark(session, item.id, "failed", f"cannot read it: {exc}")
+        return
+    if plain and (key := await dispatch_key(svc, activity)) not in PLAIN_READABLE:
+        async with svc.db.write() as session:
+            await _mark(
+                session,
+                item.id,
+                "failed",
+                f"cannot read its JSON-LD context, and {key[0]} of {key[1] or 'a reference'} "
+                "is not read from plain JSON",
+            )
         return
     context = Context(
         svc, item.id, activity, item.signer, item.verified_by, item.recipient_agent_id

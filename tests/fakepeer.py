@@ -8,6 +8,7 @@ sets. It is mounted on a :class:`tests.harness.Network` at its origin.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +83,12 @@ class FakePeer:
     #: Status the inboxes answer with (and optional headers), e.g. 500 or 429.
     inbox_status: int = 202
     inbox_headers: dict[str, str] = field(default_factory=dict)
+    #: The NodeInfo 2.0 document it serves (None: it has no NodeInfo, 404).
+    nodeinfo: dict[str, Any] | None = None
+    #: Writes its actors' documents (default: :meth:`PeerActor.document`).
+    actor_document: Callable[[PeerActor], dict[str, Any]] | None = None
+    #: Every GET it answered, by path (what a test may check was or was not fetched).
+    fetched: list[str] = field(default_factory=list)
 
     def actor(self, name: str) -> PeerActor:
         if name not in self.actors:
@@ -99,10 +106,27 @@ class FakePeer:
 
     def app(self) -> Starlette:
         async def actor_document(request: Request) -> Response:
+            self.fetched.append(request.url.path)
             actor = self.actors.get(request.path_params["name"])
             if actor is None:
                 return JSONResponse({"error": "gone"}, status_code=410)
-            return JSONResponse(actor.document(), media_type="application/activity+json")
+            document = self.actor_document(actor) if self.actor_document else actor.document()
+            return JSONResponse(document, media_type="application/activity+json")
+
+        async def nodeinfo_links(request: Request) -> Response:
+            self.fetched.append(request.url.path)
+            if self.nodeinfo is None:
+                return JSONResponse({"error": "not found"}, status_code=404)
+            schema = "http://nodeinfo.diaspora.software/ns/schema/2.0"
+            href = f"{self.origin}/nodeinfo/2.0"
+            return JSONResponse({"links": [{"rel": schema, "href": href}]})
+
+        async def nodeinfo(request: Request) -> Response:
+            self.fetched.append(request.url.path)
+            if self.nodeinfo is None:
+                return JSONResponse({"error": "not found"}, status_code=404)
+            profile = 'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.0#"'
+            return JSONResponse(self.nodeinfo, media_type=profile)
 
         async def inbox(request: Request) -> Response:
             self.received.append(
@@ -115,6 +139,8 @@ class FakePeer:
                 Route("/users/{name}", actor_document),
                 Route("/users/{name}/inbox", inbox, methods=["POST"]),
                 Route("/inbox", inbox, methods=["POST"]),
+                Route("/.well-known/nodeinfo", nodeinfo_links),
+                Route("/nodeinfo/2.0", nodeinfo),
             ]
         )
 

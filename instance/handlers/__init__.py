@@ -3,6 +3,6 @@
 Importing this package registers them all.
 """
 
-from instance.handlers import commitments, events, exchange, notes, social
+from instance.handlers import commitments, events, exchange, notes, proposals, social
 
-__all__ = ["commitments", "events", "exchange", "notes", "social"]
+__all__ = ["commitments", "events", "exchange", "notes", "proposals", "social"]

@@ -1,4 +1,7 @@
-"""Proposals, offers and agreements on the wire (FEP-0837): client posts and peers' activities."""
+"""Offers and agreements on the wire (FEP-0837): client posts and peers' activities.
+
+Proposals themselves are in :mod:`instance.handlers.proposals`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import FetchError, OriginError, check_same_origin
-from instance.activities import PUBLIC, addressees, id_of, object_of
+from instance.activities import addressees, id_of, object_of
 from instance.agents import get_agent
 from instance.c2s import Posted, Submission, outbox_handler
 from instance.exchange import (
@@ -21,7 +24,7 @@ from instance.exchange import (
     record_finalized,
     store_proposal,
 )
-from instance.models import Agent, utcnow
+from instance.models import Agent
 from instance.models import Agreement as AgreementRow
 from instance.models import Proposal as ProposalRow
 from instance.negotiation import dumps
@@ -38,101 +41,9 @@ from vocab import (
     to_json,
 )
 
-__all__ = ["withdraw_remote_proposal"]
+__all__: list[str] = []
 
 log = logging.getLogger("oce.exchange")
-
-
-# Proposals ----------------------------------------------------------------------------
-
-
-def _intent_ids(proposal_id: str, intents: Any, name: str) -> Any:
-    items = intents if isinstance(intents, list) else [intents]
-    for n, intent in enumerate(items, start=1):
-        if isinstance(intent, dict):
-            intent["id"] = f"{proposal_id}#{name}" + (f"-{n}" if n > 1 else "")
-    return intents
-
-
-@outbox_handler("Create", "Proposal")
-async def post_proposal(sub: Submission) -> Posted:
-    activity = client_document(sub)
-    document = object_of(activity)
-    if not isinstance(document, dict):
-        raise Problem(400, "Create needs the Proposal itself", field="object")
-    urls = sub.svc.urls
-    proposal_id = urls.new_object("proposals")
-    document.update(id=proposal_id, attributedTo=sub.actor, published=activity["published"])
-    for key, name in (("publishes", "primary"), ("reciprocal", "reciprocal")):
-        if key in document:
-            _intent_ids(proposal_id, document[key], name)
-    if not any(key in document for key in ("to", "cc")):
-        document["to"] = [PUBLIC]
-        document["cc"] = [urls.followers(sub.agent.username)]
-    document.setdefault("url", proposal_id)
-    proposal = typed(document, Proposal, "object")
-    canonical = {"@context": activity.get("@context"), **to_json(proposal)}
-    canonical.pop("@context")
-    activity["object"] = canonical
-    for name in ("to", "cc"):
-        if name in canonical:
-            activity[name] = (
-                list(canonical[name]) if isinstance(canonical[name], list) else [canonical[name]]
-            )
-    sub.activity.clear()
-    sub.activity.update(activity)
-    agent_id = sub.agent.id
-
-    async def record(session: AsyncSession) -> None:
-        await store_proposal(session, canonical, agent_id=agent_id)
-
-    return Posted(sub.activity, effects=record)
-
-
-async def _own_proposal(session: AsyncSession, sub: Submission, uri: str | None) -> ProposalRow:
-    row = await session.scalar(select(ProposalRow).where(ProposalRow.uri == uri))
-    if row is None or row.agent_id != sub.agent.id:
-        raise Problem(404, f"{uri} is not a proposal of this agent", field="object")
-    return row
-
-
-@outbox_handler("Delete", "Proposal")
-async def post_withdraw(sub: Submission) -> Posted:
-    uri = id_of(object_of(sub.activity))
-    async with sub.svc.db.read() as session:
-        row = await _own_proposal(session, sub, uri)
-    if row.state != "open":
-        raise Problem(409, f"{uri} is already {row.state}", field="object")
-    sub.activity["object"] = uri
-    sub.activity["to"] = [PUBLIC]
-    sub.activity["cc"] = [sub.svc.urls.followers(sub.agent.username)]
-    row_id = row.id
-
-    async def withdraw(session: AsyncSession) -> None:
-        found = await session.get(ProposalRow, row_id)
-        assert found is not None
-        found.state, found.updated_at = "withdrawn", utcnow()
-
-    return Posted(sub.activity, effects=withdraw)
-
-
-@handles("Create", "Proposal")
-async def on_proposal(ctx: Context) -> None:
-    document = object_of(ctx.activity)
-    proposal = typed(document, Proposal, "object")
-    if proposal.attributed_to != ctx.actor:
-        raise Refused("a proposal is published by its proposer")
-    async with ctx.apply() as session:
-        known = await session.scalar(select(ProposalRow.id).where(ProposalRow.uri == proposal.id))
-        if known is None:
-            await store_proposal(session, document, agent_id=None)
-
-
-async def withdraw_remote_proposal(session: AsyncSession, actor: str, uri: str | None) -> None:
-    """A peer deleted its proposal: our copy is marked withdrawn."""
-    row = await session.scalar(select(ProposalRow).where(ProposalRow.uri == uri))
-    if row is not None and row.agent_id is None and row.proposer == actor:
-        row.state, row.updated_at = "withdrawn", utcnow()
 
 
 # Offers and agreements ------------------------------------------------------------------
@@ -358,9 +269,3 @@ async def on_reject_offer(ctx: Context) -> None:
         if row.state == "offered":
             row.state = "rejected"
             row.reason = str(ctx.activity.get("content") or ctx.activity.get("summary") or "")
-
-
-@handles("Delete", "Proposal")
-async def on_withdraw(ctx: Context) -> None:
-    async with ctx.apply() as session:
-        await withdraw_remote_proposal(session, ctx.actor, id_of(object_of(ctx.activity)))

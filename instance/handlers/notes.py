@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import nh3
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,9 +14,10 @@ from instance.models import StoredObject, utcnow
 from instance.negotiation import dumps
 from instance.problems import Problem
 from instance.processing import Context, Refused, handles
+from instance.sanitize import clean_html
 from vocab import outgoing_context
 
-__all__ = ["delete_remote_object"]
+__all__ = ["clean_post", "delete_remote_object"]
 
 _POST_TYPES = ("Note", "Article", "Question", "Page", "Image", "Video", "Event")
 
@@ -28,12 +28,35 @@ async def _stored(session: AsyncSession, uri: str | None) -> StoredObject | None
     return await session.scalar(select(StoredObject).where(StoredObject.uri == uri))
 
 
+#: Post properties that hold HTML, and their per-language maps.
+_HTML_FIELDS = ("content", "summary")
+_HTML_MAPS = ("contentMap", "summaryMap")
+
+
+def clean_post(post: dict[str, Any]) -> None:
+    """Reduce a received post's HTML to what Mastodon keeps, in place: clients render it
+    and our pages may show it. Text that is not a string is dropped."""
+    for name in _HTML_FIELDS:
+        if name in post:
+            value = post[name]
+            post[name] = clean_html(value) if isinstance(value, str) else ""
+    for name in _HTML_MAPS:
+        if name in post:
+            values = post[name]
+            post[name] = (
+                {k: clean_html(v) for k, v in values.items() if isinstance(v, str)}
+                if isinstance(values, dict)
+                else {}
+            )
+
+
 async def on_create_post(ctx: Context) -> None:
     post = object_of(ctx.activity)
     if not isinstance(post, dict) or not isinstance(post.get("id"), str):
         raise Refused("Create needs the object itself, with an id")
     if id_of(post.get("attributedTo")) not in (None, ctx.actor):
         raise Refused("the post is attributed to someone other than its sender")
+    clean_post(post)
     async with ctx.apply() as session:
         if await _stored(session, post["id"]) is None:
             session.add(
@@ -51,6 +74,7 @@ async def on_update_post(ctx: Context) -> None:
     post = object_of(ctx.activity)
     if not isinstance(post, dict):
         raise Refused("Update needs the object itself")
+    clean_post(post)
     async with ctx.apply() as session:
         row = await _stored(session, id_of(post))
         if row is None or row.agent_id is not None:
@@ -77,15 +101,6 @@ for _kind in _POST_TYPES:
 
 
 # Client-to-server ----------------------------------------------------------------------
-
-#: The HTML Mastodon keeps in a post; everything else is stripped from what we send.
-POST_TAGS = {"p", "br", "a", "span"}
-POST_ATTRIBUTES = {"a": {"href", "class"}, "span": {"class"}}
-
-
-def clean_html(html: str) -> str:
-    """Post HTML reduced to what Mastodon displays (links get ``rel=nofollow``)."""
-    return nh3.clean(html, tags=POST_TAGS, attributes=POST_ATTRIBUTES, link_rel="nofollow noopener")
 
 
 def _merge_addressing(activity: dict[str, Any], post: dict[str, Any]) -> None:

@@ -14,8 +14,10 @@ from instance.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.handlers.notes import delete_remote_object
 from instance.models import Agent, Follow
 from instance.outbound import now_iso, publish
+from instance.peers import ActorUnavailable
 from instance.problems import Problem
 from instance.processing import Context, Refused, handles
+from instance.servers import learn_servers
 
 log = logging.getLogger("oce.social")
 
@@ -56,9 +58,22 @@ async def answer_follow(
     await publish(session, urls, agent, answer)
 
 
+async def _learn_follower_server(ctx: Context) -> None:
+    """Find out whether a new follower's server speaks ValueFlows (before any
+    transaction): it decides whether the server gets Proposals or their Notes."""
+    if ctx.svc.urls.is_local(ctx.actor):
+        return
+    try:
+        follower = await ctx.svc.peers.actor(ctx.actor)
+    except ActorUnavailable:
+        return
+    await learn_servers(ctx.svc, [follower.shared_inbox or follower.inbox])
+
+
 @handles("Follow")
 async def on_follow(ctx: Context) -> None:
     target = id_of(object_of(ctx.activity))
+    await _learn_follower_server(ctx)
     async with ctx.apply() as session:
         agent = await _local_agent(session, ctx, target)
         if agent is None:

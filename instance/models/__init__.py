@@ -6,6 +6,7 @@ from instance.models.exchange import Agreement, Commitment, Intent, Proposal
 from instance.models.ledger import EconomicEvent, EconomicResource, ResourceSpecification
 from instance.models.objects import InboxEntry, StoredObject
 from instance.models.queues import Delivery, InboxItem, PeerHost
+from instance.models.servers import RemoteServer
 from instance.models.social import BlockedDomain, Follow, RemoteActor, RemoteKey
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Proposal",
     "RemoteActor",
     "RemoteKey",
+    "RemoteServer",
     "ResourceSpecification",
     "StoredObject",
     "Token",

@@ -14,7 +14,7 @@ from instance.collections import collection_response
 from instance.documents import agent_document, instance_actor_document, summary_html
 from instance.models import Agent, Follow
 from instance.negotiation import activity_response, negotiate
-from instance.pages import render_page
+from instance.pages import agent_proposals, render_page
 from instance.services import services
 
 __all__ = ["routes"]
@@ -47,6 +47,7 @@ async def actor(request: Request) -> Response:
             return activity_response(request, agent_document(svc.urls, agent))
         followers = await _count(session, *_followers_of(agent))
         following = await _count(session, *_following_of(agent))
+        proposals = await agent_proposals(session, agent)
     return render_page(
         svc,
         "agent.html",
@@ -54,7 +55,10 @@ async def actor(request: Request) -> Response:
         actor_id=svc.urls.actor(agent.username),
         summary_html=summary_html(agent.summary),
         followers=followers,
+        followers_word="follower" if followers == 1 else "followers",
         following=following,
+        offers=proposals["offer"],
+        requests=proposals["request"],
     )
 
 
@@ -76,7 +80,11 @@ async def _follow_collection(request: Request, *, followers: bool) -> Response:
         where = _followers_of(agent) if followers else _following_of(agent)
         column = Follow.follower if followers else Follow.followee
         query = select(Follow.id, column).where(*where)
-        return await collection_response(request, session, collection_id, query, Follow.id)
+        name = agent.name or agent.username
+        title = f"Following {name}" if followers else f"Followed by {name}"
+        return await collection_response(
+            request, session, collection_id, query, Follow.id, title=title
+        )
 
 
 async def followers(request: Request) -> Response:

@@ -46,7 +46,13 @@ async def _read_inbox(request: Request, username: str) -> Response:
     )
     async with svc.db.read() as session:
         return await collection_response(
-            request, session, svc.urls.inbox(username), query, InboxEntry.id, json.loads
+            request,
+            session,
+            svc.urls.inbox(username),
+            query,
+            InboxEntry.id,
+            json.loads,
+            title=f"Inbox of {agent.name or agent.username}",
         )
 
 
@@ -71,7 +77,13 @@ async def outbox(request: Request) -> Response:
         if viewer is None or viewer.id != agent.id:
             query = query.where(StoredObject.public.is_(True))
         return await collection_response(
-            request, session, svc.urls.outbox(username), query, StoredObject.id, json.loads
+            request,
+            session,
+            svc.urls.outbox(username),
+            query,
+            StoredObject.id,
+            json.loads,
+            title=f"Activities of {agent.name or agent.username}",
         )
 
 

@@ -12,9 +12,10 @@ from starlette.routing import Route
 from instance.activities import addressees
 from instance.auth import client_agent
 from instance.models import StoredObject
-from instance.negotiation import activity_response
+from instance.negotiation import activity_response, negotiate
+from instance.pages import stored_page
 from instance.problems import Problem
-from instance.services import services
+from instance.services import Services, services
 
 __all__ = ["routes"]
 
@@ -29,7 +30,7 @@ async def stored_document(request: Request) -> Response:
     if row is None:
         raise Problem(404, f"nothing at {request.url.path}")
     if row.deleted_at is not None:
-        return activity_response(request, row.body, status=410)
+        return await _respond(svc, request, row, status=410)
     if not row.public:
         viewer = await client_agent(svc, request)
         viewer_uri = svc.urls.actor(viewer.username) if viewer else None
@@ -39,10 +40,22 @@ async def stored_document(request: Request) -> Response:
             viewer.id != row.agent_id and viewer_uri not in set(addressees(json.loads(row.body)))
         ):
             raise Problem(404, f"nothing at {request.url.path}")
-    return activity_response(request, row.body)
+    return await _respond(svc, request, row)
+
+
+async def _respond(
+    svc: Services, request: Request, row: StoredObject, *, status: int = 200
+) -> Response:
+    """The stored JSON, or its page for a browser."""
+    if negotiate(request) == "html":
+        async with svc.db.read() as session:
+            return await stored_page(svc, session, row)
+    return activity_response(request, row.body, status=status)
 
 
 routes = [
     Route("/activities/{id}", stored_document),
     Route("/objects/{id}", stored_document),
+    # The Note standing for a proposal on servers that do not speak ValueFlows.
+    Route("/proposals/{id}/note", stored_document),
 ]
