@@ -97,9 +97,7 @@ def proof_of(document: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
-def verify_proof(
-    document: Mapping[str, Any], public_key: ed25519.Ed25519PublicKey
-) -> VerifiedProof:
+def verify_proof(document: Mapping[str, Any], public_key: object) -> VerifiedProof:
     """Check ``document``'s eddsa-jcs-2022 proof with ``public_key``.
 
     The caller found ``public_key`` from the proof's ``verificationMethod`` (and checked
@@ -109,6 +107,11 @@ def verify_proof(
     proof = proof_of(document)
     if proof is None:
         raise ProofError(f"no {CRYPTOSUITE} proof on the document")
+    if not isinstance(public_key, ed25519.Ed25519PublicKey):
+        raise ProofError(
+            f"{proof.get('verificationMethod')} is not an Ed25519 key: it cannot make "
+            f"{CRYPTOSUITE} proofs"
+        )
     if proof.get("type") != PROOF_TYPE:
         raise ProofError(f"proof type {proof.get('type')!r} is not {PROOF_TYPE}")
     if proof.get("proofPurpose") != "assertionMethod":

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.keys import generate_rsa_keypair
+from federation.keys import generate_ed25519_keypair, generate_rsa_keypair
 from instance.models import Agent, InstanceKey
 from instance.problems import Problem
 
@@ -63,6 +63,7 @@ async def create_agent(
     if await get_agent(session, username) is not None:
         raise Problem(409, f"an agent named {username!r} already exists", field="username")
     keys = generate_rsa_keypair()
+    proof_keys = generate_ed25519_keypair()
     agent = Agent(
         username=username,
         kind=AGENT_KINDS[kind],
@@ -70,6 +71,8 @@ async def create_agent(
         summary=summary,
         manually_approves_followers=manually_approves_followers,
         private_key_pem=keys.private_pem,
+        proof_private_pem=proof_keys.private_pem,
+        proof_public_pem=proof_keys.public_pem,
         public_key_pem=keys.public_pem,
     )
     session.add(agent)

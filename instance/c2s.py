@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import PUBLIC, addressees, first_type, id_of, object_of
+from instance.integrity import SIGNED_TYPES, sign
 from instance.models import Agent, StoredObject
 from instance.outbound import now_iso, publish, store_local_object
 from instance.peers import ActorUnavailable
@@ -134,6 +135,12 @@ async def post_to_outbox(svc: Services, agent: Agent, document: dict[str, Any]) 
         # so a JSON-LD reader sees every property we write under the IRI we mean.
         context = outgoing_context(svc.urls.base)
         document = {"@context": context, **_without_context(posted.activity)}
+        # Economic records travel signed by their author (FEP-8b32), verifiable on their
+        # own long after; the stored activity keeps them exactly as sent.
+        for key in ("object", "result"):
+            value = document.get(key)
+            if isinstance(value, dict) and first_type(value) in SIGNED_TYPES:
+                document[key] = await sign(session, svc.urls, agent, value)
         for extra in posted.objects:
             await store_local_object(
                 session, agent, {"@context": context, **_without_context(extra)}, activity=False

@@ -13,6 +13,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -172,6 +173,32 @@ async def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 3
 
 
+async def cmd_proof_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from federation import ProofError
+    from instance.integrity import proof_key_id, verify_anywhere
+    from vocab import JsonError, jsontext
+
+    try:
+        document = jsontext.loads(await asyncio.to_thread(Path(args.file).read_bytes))
+    except JsonError as exc:
+        raise Problem(400, f"{args.file} is not JSON oce reads: {exc}") from None
+    if not isinstance(document, dict):
+        raise Problem(400, f"{args.file} is not a JSON object")
+    svc = await start_services(settings)
+    try:
+        async with svc.db.read() as session:
+            agents = {proof_key_id(svc.urls, a): a for a in await list_agents(session)}
+        try:
+            proofs = await verify_anywhere(svc.peers, svc.urls, agents, document)
+        except ProofError as exc:
+            raise Problem(422, f"not verified: {exc.reason}") from None
+    finally:
+        await stop_services(svc)
+    for where, proof in proofs:
+        _out(f"{where}: signed by {proof.verification_method} at {proof.created}: valid")
+    return 0
+
+
 def cmd_demo(_settings: Settings, _args: argparse.Namespace) -> int:
     from instance.demo import DemoError, run_demo
 
@@ -264,6 +291,15 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("agreement", help="the agreement's id")
     audit.add_argument("--as", dest="username", required=True, help="the local party")
     audit.set_defaults(handler=cmd_audit)
+
+    proof = sub.add_parser("proof", help="integrity proofs").add_subparsers(
+        dest="proof_command", required=True, metavar="ACTION"
+    )
+    verify = proof.add_parser(
+        "verify", help="check the integrity proofs of a saved activity or object (JSON file)"
+    )
+    verify.add_argument("file")
+    verify.set_defaults(handler=cmd_proof_verify)
 
     demo = sub.add_parser("demo", help="run a whole exchange between two local instances")
     demo.set_defaults(sync_handler=cmd_demo)

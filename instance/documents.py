@@ -6,9 +6,10 @@ import html
 from typing import Any
 from urllib.parse import urlsplit
 
+from instance.integrity import assertion_methods
 from instance.models import Agent, InstanceKey
 from instance.urls import Urls
-from vocab import oce_context_url
+from vocab import MULTIKEY_V1, oce_context_url
 
 __all__ = ["actor_context", "agent_document", "instance_actor_document", "summary_html"]
 
@@ -17,10 +18,12 @@ SECURITY_CONTEXT = "https://w3id.org/security/v1"
 
 
 def actor_context(urls: Urls) -> list[Any]:
-    """ActivityStreams, the security vocabulary (publicKey) and oce's own terms."""
+    """ActivityStreams, the security vocabulary (publicKey), Multikey (assertionMethod)
+    and oce's own terms."""
     return [
         AS_CONTEXT,
         SECURITY_CONTEXT,
+        MULTIKEY_V1,
         oce_context_url(urls.base),
         {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"},
     ]
@@ -62,6 +65,7 @@ def agent_document(urls: Urls, agent: Agent) -> dict[str, Any]:
             "owner": actor,
             "publicKeyPem": agent.public_key_pem,
         },
+        "assertionMethod": assertion_methods(urls, agent),
     }
 
 

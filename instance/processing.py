@@ -14,6 +14,7 @@ effect (recorded on the item, with the reason).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,8 +26,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation import CRYPTOSUITE, ProofError
 from instance.activities import PUBLIC, addressees, first_type, id_of, is_public, object_of
 from instance.delivery import resume_host
+from instance.integrity import verify_peer_object
 from instance.models import (
     Agent,
     Follow,
@@ -249,6 +252,23 @@ def mentioned(post: Any) -> set[str]:
     return found
 
 
+async def _with_proofs(svc: Services, item: InboxItem) -> str:
+    """How the item was verified, with its object's integrity proof when it has one.
+
+    The proof is checked over the object exactly as received (the raw bytes we stored),
+    with a key the HTTP signer owns; a proof that fails refuses the whole activity.
+    """
+    if item.verified_by == "local":
+        return item.verified_by
+    raw = json.loads(item.body)
+    proofs: list[str] = []
+    for key in ("object", "result"):
+        value = raw.get(key) if isinstance(raw, dict) else None
+        if isinstance(value, dict) and await verify_peer_object(svc.peers, value, item.signer):
+            proofs.append(CRYPTOSUITE)
+    return "+".join([item.verified_by, *dict.fromkeys(proofs)])
+
+
 async def _process(svc: Services, item: InboxItem) -> None:
     try:
         activity, plain = read_activity(item.body)
@@ -266,9 +286,13 @@ async def _process(svc: Services, item: InboxItem) -> None:
                 "is not read from plain JSON",
             )
         return
-    context = Context(
-        svc, item.id, activity, item.signer, item.verified_by, item.recipient_agent_id
-    )
+    try:
+        verified_by = await _with_proofs(svc, item)
+    except ProofError as exc:
+        async with svc.db.write() as session:
+            await _mark(session, item.id, "failed", f"integrity proof refused: {exc.reason}")
+        return
+    context = Context(svc, item.id, activity, item.signer, verified_by, item.recipient_agent_id)
     if item.verified_by != "local":
         # Answers go back to the sender: know where its inbox is before any transaction.
         try:

@@ -26,6 +26,10 @@ class Agent(Base):
     manually_approves_followers: Mapped[bool] = mapped_column(default=False)
     private_key_pem: Mapped[str] = mapped_column(Text)
     public_key_pem: Mapped[str] = mapped_column(Text)
+    #: The Ed25519 key that signs the agent's economic records (FEP-8b32 proofs),
+    #: published as a Multikey in the actor's ``assertionMethod`` (FEP-521a).
+    proof_private_pem: Mapped[str | None] = mapped_column(Text, default=None)
+    proof_public_pem: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

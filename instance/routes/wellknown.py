@@ -19,7 +19,7 @@ __all__ = ["routes"]
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
 VALUEFLOWS_VERSION = "1.0.0"
 #: The FEPs this instance speaks (listed only once implemented and tested).
-FEPS = ["0837", "3264", "c5a1", "d767"]
+FEPS = ["0837", "3264", "c5a1", "d767", "8b32", "521a"]
 
 
 def _acct_username(resource: str, host: str, actor_prefix: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from instance.models import (
     Proposal,
 )
 from instance.tokens import create_token
+from tests.fakepeer import AS, FakePeer, PeerActor, signed_post
 from tests.harness import Network, Running, make_settings, running
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -132,3 +134,30 @@ def postgres_or_sqlite_second(request: pytest.FixtureRequest, database_url: str)
     factory = request.getfixturevalue(name)
     url: str = factory.new()
     return url
+
+
+@pytest.fixture
+def peer(pair: Pair) -> FakePeer:
+    """A scriptable remote server at https://peer.test, reachable from both instances."""
+    fake = FakePeer()
+    pair.network.add(fake.origin, fake.app())
+    return fake
+
+
+async def deliver(pair: Pair, actor: PeerActor, activity: dict[str, Any]) -> None:
+    """``actor`` sends ``activity`` to a.test's shared inbox, signed; a.test processes it."""
+    body, headers = signed_post(actor, "https://a.test/inbox", activity)
+    response = await pair.a.client.post("/inbox", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    await pair.settle()
+
+
+def activity(actor: PeerActor, kind: str, obj: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "@context": [AS, "https://a.test/ns/oce-v1.jsonld"],
+        "id": f"{actor.origin}/activities/{uuid.uuid4()}",
+        "type": kind,
+        "actor": actor.id,
+        "object": obj,
+        **extra,
+    }

@@ -3,12 +3,11 @@ in the ledger changes."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
-from tests.exchange.conftest import BREAD, Pair, client, ledger_state
+from tests.exchange.conftest import BREAD, Pair, activity, client, deliver, ledger_state
 from tests.exchange.steps import (
     agreed,
     credit_currency,
@@ -18,35 +17,7 @@ from tests.exchange.steps import (
     raise_stock,
     units,
 )
-from tests.fakepeer import AS, FakePeer, PeerActor, signed_post
-
-
-@pytest.fixture
-def peer(pair: Pair) -> FakePeer:
-    """A scriptable remote server at https://peer.test, reachable from both instances."""
-    fake = FakePeer()
-    pair.network.add(fake.origin, fake.app())
-    return fake
-
-
-async def deliver(pair: Pair, actor: PeerActor, activity: dict[str, Any]) -> None:
-    """``actor`` sends ``activity`` to a.test's shared inbox, signed; a.test processes it."""
-    body, headers = signed_post(actor, "https://a.test/inbox", activity)
-    response = await pair.a.client.post("/inbox", content=body, headers=headers)
-    assert response.status_code == 202, response.text
-    await pair.settle()
-
-
-def activity(actor: PeerActor, kind: str, obj: Any, **extra: Any) -> dict[str, Any]:
-    return {
-        "@context": [AS, "https://a.test/ns/oce-v1.jsonld"],
-        "id": f"{actor.origin}/activities/{uuid.uuid4()}",
-        "type": kind,
-        "actor": actor.id,
-        "object": obj,
-        **extra,
-    }
-
+from tests.fakepeer import FakePeer
 
 # Offers -----------------------------------------------------------------------------
 
