@@ -12,11 +12,13 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance import __version__
 from instance.agents import create_agent, list_agents, require_agent
@@ -40,45 +42,43 @@ def _out(text: str) -> None:
     print(text, flush=True)
 
 
-async def _open(settings: Settings) -> Database:
+@asynccontextmanager
+async def _session(settings: Settings, *, write: bool) -> AsyncIterator[AsyncSession]:
+    """One transaction on the (migrated) database, for a command that needs no server."""
     db = Database.from_url(settings.database_url, pool_size=2)
-    await upgrade(db.engine)
-    return db
+    try:
+        await upgrade(db.engine)
+        async with db.write() if write else db.read() as session:
+            yield session
+    finally:
+        await db.dispose()
 
 
 async def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     _out(f"migrating {_redacted(settings.database_url)}")
-    db = await _open(settings)
-    await db.dispose()
+    async with _session(settings, write=False):
+        pass
     _out("database is up to date")
     return 0
 
 
 async def cmd_agent_create(settings: Settings, args: argparse.Namespace) -> int:
-    db = await _open(settings)
-    try:
-        async with db.write() as session:
-            agent = await create_agent(
-                session,
-                args.username,
-                kind=args.type,
-                name=args.name or "",
-                summary=args.summary or "",
-                manually_approves_followers=args.manual_approval,
-            )
-    finally:
-        await db.dispose()
+    async with _session(settings, write=True) as session:
+        agent = await create_agent(
+            session,
+            args.username,
+            kind=args.type,
+            name=args.name or "",
+            summary=args.summary or "",
+            manually_approves_followers=args.manual_approval,
+        )
     _out(Urls(settings.base_url).actor(agent.username))
     return 0
 
 
 async def cmd_agent_list(settings: Settings, _args: argparse.Namespace) -> int:
-    db = await _open(settings)
-    try:
-        async with db.read() as session:
-            agents = await list_agents(session)
-    finally:
-        await db.dispose()
+    async with _session(settings, write=False) as session:
+        agents = await list_agents(session)
     urls = Urls(settings.base_url)
     for agent in agents:
         _out(f"{agent.username}\t{agent.kind}\t{agent.name}\t{urls.actor(agent.username)}")
@@ -88,35 +88,23 @@ async def cmd_agent_list(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
-    db = await _open(settings)
-    try:
-        async with db.write() as session:
-            agent = await require_agent(session, args.username)
-            token = await create_token(session, agent, args.label or "")
-    finally:
-        await db.dispose()
+    async with _session(settings, write=True) as session:
+        agent = await require_agent(session, args.username)
+        token = await create_token(session, agent, args.label or "")
     _out(token)
     return 0
 
 
 async def cmd_domain_block(settings: Settings, args: argparse.Namespace) -> int:
-    db = await _open(settings)
-    try:
-        async with db.write() as session:
-            name = await block_domain(session, args.domain)
-    finally:
-        await db.dispose()
+    async with _session(settings, write=True) as session:
+        name = await block_domain(session, args.domain)
     _out(f"blocked {name}: its requests get 403 and nothing is delivered to it")
     return 0
 
 
 async def cmd_domain_unblock(settings: Settings, args: argparse.Namespace) -> int:
-    db = await _open(settings)
-    try:
-        async with db.write() as session:
-            removed = await unblock_domain(session, args.domain)
-    finally:
-        await db.dispose()
+    async with _session(settings, write=True) as session:
+        removed = await unblock_domain(session, args.domain)
     if not removed:
         raise Problem(404, f"{args.domain} was not blocked", field="domain")
     _out(f"unblocked {args.domain}")
@@ -124,13 +112,9 @@ async def cmd_domain_unblock(settings: Settings, args: argparse.Namespace) -> in
 
 
 async def cmd_domain_list(settings: Settings, _args: argparse.Namespace) -> int:
-    db = await _open(settings)
-    try:
-        async with db.read() as session:
-            for name in await blocked_domains(session):
-                _out(name)
-    finally:
-        await db.dispose()
+    async with _session(settings, write=False) as session:
+        for name in await blocked_domains(session):
+            _out(name)
     return 0
 
 

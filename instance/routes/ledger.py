@@ -8,11 +8,13 @@ bearer token. Anyone else gets a 404, which does not say whether the id exists.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -77,37 +79,6 @@ async def _agreement_commitments(session: AsyncSession, row: Agreement) -> Seque
     ).all()
 
 
-async def agreement(request: Request) -> Response:
-    svc = services(request)
-    uri = svc.urls.base + request.url.path
-    async with svc.db.read() as session:
-        row = await session.scalar(select(Agreement).where(Agreement.uri == uri))
-        if row is None or await _viewer(svc, request) not in (row.proposer, row.counterparty):
-            raise _hidden(request)
-        document = agreement_document(row, await _agreement_commitments(session, row))
-    return activity_response(request, _with_context(svc, document))
-
-
-async def commitment(request: Request) -> Response:
-    svc = services(request)
-    uri = svc.urls.base + request.url.path
-    async with svc.db.read() as session:
-        row = await session.scalar(select(Commitment).where(Commitment.uri == uri))
-        if row is None or await _viewer(svc, request) not in (row.provider, row.receiver):
-            raise _hidden(request)
-    return activity_response(request, _with_context(svc, commitment_json(row)))
-
-
-async def event(request: Request) -> Response:
-    svc = services(request)
-    uri = svc.urls.base + request.url.path
-    async with svc.db.read() as session:
-        row = await session.scalar(select(EconomicEvent).where(EconomicEvent.uri == uri))
-        if row is None or await _viewer(svc, request) not in (row.provider, row.receiver):
-            raise _hidden(request)
-    return activity_response(request, _with_context(svc, event_document(row)))
-
-
 def resource_json(svc: Services, row: EconomicResource, owner: Agent) -> dict[str, Any]:
     def measure(value: Any) -> dict[str, str]:
         return Measure(value, row.unit).to_json()
@@ -125,19 +96,100 @@ def resource_json(svc: Services, row: EconomicResource, owner: Agent) -> dict[st
     return {key: value for key, value in document.items() if value is not None}
 
 
-async def resource(request: Request) -> Response:
+@dataclass(frozen=True)
+class RecordKind:
+    """One kind of ledger record: where its rows are, who its parties are (the only ones
+    who may read it) and how it is written out."""
+
+    model: Any
+    #: The agents (actor ids) that may read a row: its parties.
+    parties: Callable[[AsyncSession, Services, Any], Awaitable[tuple[str | None, ...]]]
+    #: Rows an agent is party to, for its collection.
+    of_agent: Callable[[str, Agent], ColumnElement[bool]]
+    render: Callable[[AsyncSession, Services, Any], Awaitable[dict[str, Any]]]
+
+
+async def _render_agreement(
+    session: AsyncSession, _svc: Services, row: Agreement
+) -> dict[str, Any]:
+    return agreement_document(row, await _agreement_commitments(session, row))
+
+
+async def _render_commitment(_s: AsyncSession, _svc: Services, row: Commitment) -> dict[str, Any]:
+    return commitment_json(row)
+
+
+async def _render_event(_s: AsyncSession, _svc: Services, row: EconomicEvent) -> dict[str, Any]:
+    return event_document(row)
+
+
+async def _render_resource(
+    session: AsyncSession, svc: Services, row: EconomicResource
+) -> dict[str, Any]:
+    owner = await session.get(Agent, row.agent_id)
+    assert owner is not None
+    return resource_json(svc, row, owner)
+
+
+def _between(*names: str) -> Callable[[AsyncSession, Services, Any], Awaitable[tuple[str, ...]]]:
+    async def parties(_s: AsyncSession, _svc: Services, row: Any) -> tuple[str, ...]:
+        return tuple(getattr(row, name) for name in names)
+
+    return parties
+
+
+async def _owner(session: AsyncSession, svc: Services, row: EconomicResource) -> tuple[str | None]:
+    owner = await session.get(Agent, row.agent_id)
+    return (svc.urls.actor(owner.username) if owner else None,)
+
+
+#: Collection name (and path segment of ids) -> the kind of record.
+KINDS: dict[str, RecordKind] = {
+    "agreements": RecordKind(
+        Agreement,
+        _between("proposer", "counterparty"),
+        lambda me, _agent: or_(Agreement.proposer == me, Agreement.counterparty == me),
+        _render_agreement,
+    ),
+    "commitments": RecordKind(
+        Commitment,
+        _between("provider", "receiver"),
+        lambda me, _agent: or_(Commitment.provider == me, Commitment.receiver == me),
+        _render_commitment,
+    ),
+    "events": RecordKind(
+        EconomicEvent,
+        _between("provider", "receiver"),
+        lambda me, _agent: or_(EconomicEvent.provider == me, EconomicEvent.receiver == me),
+        _render_event,
+    ),
+    "resources": RecordKind(
+        EconomicResource,
+        _owner,
+        lambda _me, agent: EconomicResource.agent_id == agent.id,
+        _render_resource,
+    ),
+}
+
+
+async def _party_record(request: Request, kind: RecordKind, uri: str) -> Response:
+    """The record ``uri`` of ``kind`` for one of its parties; a 404 for anyone else."""
     svc = services(request)
-    uri = svc.urls.base + request.url.path
     async with svc.db.read() as session:
-        row = await session.scalar(select(EconomicResource).where(EconomicResource.uri == uri))
-        owner = await session.get(Agent, row.agent_id) if row else None
-        if (
-            row is None
-            or owner is None
-            or await _viewer(svc, request) != svc.urls.actor(owner.username)
-        ):
+        row = await session.scalar(select(kind.model).where(kind.model.uri == uri))
+        if row is None or await _viewer(svc, request) not in await kind.parties(session, svc, row):
             raise _hidden(request)
-    return activity_response(request, _with_context(svc, resource_json(svc, row, owner)))
+        document = await kind.render(session, svc, row)
+    return activity_response(request, _with_context(svc, document))
+
+
+def _record_route(name: str) -> Callable[[Request], Awaitable[Response]]:
+    async def serve(request: Request) -> Response:
+        svc = services(request)
+        return await _party_record(request, KINDS[name], svc.urls.base + request.url.path)
+
+    serve.__name__ = f"serve_{name}"
+    return serve
 
 
 async def specification(request: Request) -> Response:
@@ -161,16 +213,10 @@ async def specification(request: Request) -> Response:
 async def record(request: Request) -> Response:
     """This instance's record of an agreement, for a party (``?id=`` the agreement's
     id), whichever instance holds the canonical copy: what an audit compares."""
-    svc = services(request)
     uri = request.query_params.get("id", "")
     if not uri or len(uri) > 2048:
         raise Problem(400, "id= names the agreement", field="id")
-    async with svc.db.read() as session:
-        row = await session.scalar(select(Agreement).where(Agreement.uri == uri))
-        if row is None or await _viewer(svc, request) not in (row.proposer, row.counterparty):
-            raise _hidden(request)
-        document = agreement_document(row, await _agreement_commitments(session, row))
-    return activity_response(request, _with_context(svc, document))
+    return await _party_record(request, KINDS["agreements"], uri)
 
 
 # The agent's collections (its own client only) -------------------------------------------
@@ -180,70 +226,31 @@ async def agent_collection(request: Request) -> Response:
     svc = services(request)
     username, name = request.path_params["username"], request.path_params["collection"]
     agent = await require_owner(svc, request, username)
-    me = svc.urls.actor(agent.username)
-    collection_id = svc.urls.agent_collection(username, name)
+    kind = KINDS.get(name)
+    if kind is None:
+        raise Problem(404, f"nothing at {request.url.path}")
+    query = select(kind.model.id, kind.model.id).where(
+        kind.of_agent(svc.urls.actor(agent.username), agent)
+    )
     async with svc.db.read() as session:
-        if name == "agreements":
-            query = select(Agreement.id, Agreement.id).where(
-                or_(Agreement.proposer == me, Agreement.counterparty == me)
-            )
 
-            async def render(row_id: int) -> Any:
-                row = await session.get(Agreement, row_id)
-                assert row is not None
-                return agreement_document(row, await _agreement_commitments(session, row))
+        async def render(row_id: int) -> Any:
+            return await kind.render(session, svc, await session.get(kind.model, row_id))
 
-        elif name == "commitments":
-            query = select(Commitment.id, Commitment.id).where(
-                or_(Commitment.provider == me, Commitment.receiver == me)
-            )
-
-            async def render(row_id: int) -> Any:
-                row = await session.get(Commitment, row_id)
-                assert row is not None
-                return commitment_json(row)
-
-        elif name == "resources":
-            query = select(EconomicResource.id, EconomicResource.id).where(
-                EconomicResource.agent_id == agent.id
-            )
-
-            async def render(row_id: int) -> Any:
-                row = await session.get(EconomicResource, row_id)
-                assert row is not None
-                return resource_json(svc, row, agent)
-
-        elif name == "events":
-            query = select(EconomicEvent.id, EconomicEvent.id).where(
-                or_(EconomicEvent.provider == me, EconomicEvent.receiver == me)
-            )
-
-            async def render(row_id: int) -> Any:
-                row = await session.get(EconomicEvent, row_id)
-                assert row is not None
-                return event_document(row)
-
-        else:
-            raise Problem(404, f"nothing at {request.url.path}")
         return await collection_response(
-            request, session, collection_id, query, _ROW_IDS[name], render=render
+            request,
+            session,
+            svc.urls.agent_collection(username, name),
+            query,
+            kind.model.id,
+            render=render,
         )
 
 
-_ROW_IDS: dict[str, Any] = {
-    "agreements": Agreement.id,
-    "commitments": Commitment.id,
-    "resources": EconomicResource.id,
-    "events": EconomicEvent.id,
-}
-
 routes = [
     Route("/proposals/{id}", proposal),
-    Route("/agreements/{id}", agreement),
+    *(Route(f"/{name}/{{id}}", _record_route(name)) for name in KINDS),
     Route("/records", record),
-    Route("/commitments/{id}", commitment),
-    Route("/events/{id}", event),
-    Route("/resources/{id}", resource),
     Route("/specs/{id}", specification),
     Route("/agents/{username}/{collection:str}", agent_collection),
 ]
