@@ -172,6 +172,17 @@ KINDS: dict[str, RecordKind] = {
 }
 
 
+#: An agent's collections: the kinds of record it is party to, some narrowed down.
+COLLECTIONS: dict[str, tuple[RecordKind, ColumnElement[bool] | None]] = {
+    **{name: (kind, None) for name, kind in KINDS.items()},
+    # What is still to be done: proposed or accepted, not finished, rejected or cancelled.
+    "open-commitments": (
+        KINDS["commitments"],
+        Commitment.state.in_(("proposed", "accepted")),
+    ),
+}
+
+
 async def _party_record(request: Request, kind: RecordKind, uri: str) -> Response:
     """The record ``uri`` of ``kind`` for one of its parties; a 404 for anyone else."""
     svc = services(request)
@@ -226,12 +237,14 @@ async def agent_collection(request: Request) -> Response:
     svc = services(request)
     username, name = request.path_params["username"], request.path_params["collection"]
     agent = await require_owner(svc, request, username)
-    kind = KINDS.get(name)
-    if kind is None:
+    if name not in COLLECTIONS:
         raise Problem(404, f"nothing at {request.url.path}")
+    kind, narrower = COLLECTIONS[name]
     query = select(kind.model.id, kind.model.id).where(
         kind.of_agent(svc.urls.actor(agent.username), agent)
     )
+    if narrower is not None:
+        query = query.where(narrower)
     async with svc.db.read() as session:
 
         async def render(row_id: int) -> Any:

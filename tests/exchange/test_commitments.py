@@ -35,6 +35,7 @@ async def test_work_commitment_accepted_and_logged_in_parts(pair: Pair) -> None:
     assert "Create" in await pair.bob.inbox_types()
     on_b = next(c for c in await pair.bob.items("commitments") if c["id"] == commitment)
     assert on_b["effortQuantity"] == hours("3")
+    assert [c["id"] for c in await pair.bob.items("open-commitments")] == [commitment]
     await pair.bob.post({"type": "Accept", "object": commitment})
     await pair.settle()
 
@@ -53,6 +54,9 @@ async def test_work_commitment_accepted_and_logged_in_parts(pair: Pair) -> None:
             seen = next(c for c in await side.items("commitments") if c["id"] == commitment)
             assert seen["fulfilledQuantity"] == hours(fulfilled)
     assert (await pair.alice.get(commitment))["finished"] is True
+    # Done, so no longer among what is open for either of them.
+    assert commitment not in [c["id"] for c in await pair.alice.items("open-commitments")]
+    assert commitment in [c["id"] for c in await pair.alice.items("commitments")]
     # Alice's instance acknowledged each logged part.
     assert (await pair.bob.inbox_types()).count("Accept") == 2
 
