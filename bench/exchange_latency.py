@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import time
 from contextlib import AsyncExitStack
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -157,6 +158,25 @@ async def _round(alice: Agent, bob: Agent, bread: str, currency: str) -> dict[st
     return took
 
 
+async def _check_ledgers(alice: Agent, bob: Agent, bread: str, exchanges: int) -> None:
+    """What was timed really happened: every agreement finished on both sides, and
+    Alice's bread went down by one kilogram an exchange (she raised 4 more than that)."""
+    deadline = time.perf_counter() + 30
+    while True:
+        agreements = [*await alice.items("agreements"), *await bob.items("agreements")]
+        done = [a for a in agreements if a.get("oce:state") == "finished"]
+        if len(done) == 2 * exchanges:
+            break
+        if time.perf_counter() > deadline:
+            states = sorted({str(a.get("oce:state")) for a in agreements})
+            raise RuntimeError(f"{len(done)} of {2 * exchanges} agreements finished ({states})")
+        await asyncio.sleep(0.05)
+    left = (await alice.get(bread))["accountingQuantity"]["hasNumericalValue"]
+    if Decimal(left) != Decimal(4):
+        raise RuntimeError(f"Alice has {left} kg of bread left, expected 4")
+    print(f"checked: {exchanges} agreements finished on both instances, bread balance exact")
+
+
 async def run(rounds: int) -> None:
     async with AsyncExitStack() as stack, httpx.AsyncClient(timeout=30) as http:
         alice = await _instance(stack, http, "alice")
@@ -197,6 +217,7 @@ async def run(rounds: int) -> None:
         for _ in range(rounds):
             for step, seconds in (await _round(alice, bob, bread, currency)).items():
                 samples[step].append(seconds)
+        await _check_ledgers(alice, bob, bread, rounds + 1)
         print(f"\nvisible on the other instance, {rounds} rounds:")
         for step in STEPS:
             median = percentile(samples[step], 0.5) * 1000
