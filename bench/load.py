@@ -20,7 +20,7 @@ def rss_mib(pid: int) -> float:
     import psutil
 
     process = psutil.Process(pid)
-    total = process.memory_info().rss
+    total: int = process.memory_info().rss
     for child in process.children(recursive=True):
         total += child.memory_info().rss
     return total / (1024 * 1024)
