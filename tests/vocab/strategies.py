@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from hypothesis import strategies as st
 
@@ -133,7 +133,7 @@ actions = st.sampled_from(sorted(ACTIONS))
 
 
 @st.composite
-def intents(draw: st.DrawFn, *, need_quantity: bool = False, **fixed: Any) -> Intent:
+def intents(draw: st.DrawFn, /, *, need_quantity: bool = False, **fixed: Any) -> Intent:
     action = draw(actions)
     begin, end = ordered_times(draw)
     quantities = flow_quantities(draw, action, need=need_quantity)
@@ -171,7 +171,7 @@ def intents(draw: st.DrawFn, *, need_quantity: bool = False, **fixed: Any) -> In
 @st.composite
 def proposals(draw: st.DrawFn) -> Proposal:
     proposer = draw(iris())
-    purpose = draw(st.sampled_from(["offer", "request"]))
+    purpose: Literal["offer", "request"] = draw(st.sampled_from(["offer", "request"]))
     primary_role, reciprocal_role = (
         ("provider", "receiver") if purpose == "offer" else ("receiver", "provider")
     )
@@ -199,7 +199,7 @@ def proposals(draw: st.DrawFn) -> Proposal:
 
 
 @st.composite
-def commitments(draw: st.DrawFn, action: str | None = "draw", **fixed: Any) -> Commitment:
+def commitments(draw: st.DrawFn, /, action: str | None = "draw", **fixed: Any) -> Commitment:
     if action == "draw":
         action = draw(st.none() | actions)
     begin, end = ordered_times(draw)
@@ -362,7 +362,7 @@ def _side_flow(draw: st.DrawFn, process_id: str, side: str) -> Commitment | str:
 
 
 @st.composite
-def processes(draw: st.DrawFn, **fixed: Any) -> Process:
+def processes(draw: st.DrawFn, /, **fixed: Any) -> Process:
     values = {**common(draw), "name": draw(texts.filter(bool))}
     begin, end = ordered_times(draw)
     inputs = tuple(_side_flow(draw, values["id"], "input") for _ in range(draw(st.integers(0, 2))))

@@ -69,7 +69,8 @@ def test_every_vf_term_of_the_oce_context_exists_in_the_ontology() -> None:
 def test_every_property_the_typed_classes_use_has_a_term() -> None:
     as_terms = set(bundled_context(AS_CONTEXT)["@context"])
     defined = as_terms | set(oce_terms())
-    for cls in {*REGISTRY.values(), ASObject}:
+    classes: set[type[ASObject]] = {*REGISTRY.values(), ASObject}
+    for cls in classes:
         for field in fields(cls):
             spec = field.metadata.get("prop")
             if spec is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -29,10 +30,23 @@ definitions = st.one_of(
         },
     ),
 )
+context_settings: list[dict[str, object]] = [
+    {},
+    {"@vocab": EX},
+    {"@vocab": None},
+    {"@version": 1.1},
+]
+
+
+def inline_context(pair: tuple[Mapping[str, object], Mapping[str, object]]) -> dict[str, object]:
+    terms, setting = pair
+    return {"ex": EX, **{k: v for k, v in terms.items() if k != "ex"}, **setting}
+
+
 inline_contexts = st.tuples(
     st.dictionaries(names | st.just("ex:omega"), definitions, max_size=5),
-    st.sampled_from([{}, {"@vocab": EX}, {"@vocab": None}, {"@version": 1.1}]),
-).map(lambda pair: {"ex": EX, **{k: v for k, v in pair[0].items() if k != "ex"}, **pair[1]})
+    st.sampled_from(context_settings),
+).map(inline_context)
 keys = st.sampled_from(
     [
         "alpha",

@@ -43,7 +43,8 @@ def test_every_export_is_defined_in_a_public_submodule() -> None:
 
 def test_the_api_other_packages_call() -> None:
     from vocab.contexts import AS_CONTEXT, OCE_CONTEXT_PATH, SECURITY_V1, document_loader
-    from vocab.jsontext import JsonError, loads
+    from vocab.errors import JsonError
+    from vocab.jsontext import loads
     from vocab.reader import normalize, parse_object, read
     from vocab.writer import to_json, write
 
