@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -44,13 +45,16 @@ def own(request: Request, **extra: Any) -> dict[str, Any]:
     return {"id": str(request.url), "type": "Note", **extra}
 
 
-def app(routes: dict[str, Callable[[Request], Any]]) -> Starlette:
-    def endpoint(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+Handler = Callable[[Request], Response | Awaitable[Response]]
+
+
+def app(routes: Mapping[str, Handler]) -> Starlette:
+    def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             result = handler(request)
-            if asyncio.iscoroutine(result):
-                result = await result
-            return result
+            if isinstance(result, Response):
+                return result
+            return await result
 
         return run
 
@@ -154,7 +158,7 @@ async def test_redirect_loop_is_refused(client: httpx.AsyncClient) -> None:
 
 async def test_redirect_to_a_refused_address_is_checked_again() -> None:
     # 127.0.0.1 stands in for a public host here; every other address keeps its rule.
-    def refusal(address):  # type: ignore[no-untyped-def]
+    def refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         return None if str(address) == "127.0.0.1" else address_refusal(address)
 
     backend = GuardedBackend(refusal=refusal)
@@ -275,7 +279,10 @@ async def test_slow_answer_times_out(client: httpx.AsyncClient) -> None:
         await asyncio.sleep(3)
         yield b'"x"}'
 
-    routes = {"/slow": slow, "/trickle": lambda r: StreamingResponse(trickle(), media_type=AS)}
+    routes: dict[str, Handler] = {
+        "/slow": slow,
+        "/trickle": lambda r: StreamingResponse(trickle(), media_type=AS),
+    }
     async with serve(app(routes)) as base:
         quick = fetcher(client, timeout=0.3)
         with pytest.raises(FetchFailed, match=r"within 0\.3 s|timed out"):

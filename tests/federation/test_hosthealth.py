@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from federation.hosthealth import (
     HostHealth,
@@ -22,7 +22,9 @@ POLICY = HostPolicy(
 )
 
 
-def fail(health: HostHealth, times: int, every: timedelta, start=NOW) -> tuple[HostHealth, object]:
+def fail(
+    health: HostHealth, times: int, every: timedelta, start: datetime = NOW
+) -> tuple[HostHealth, datetime]:
     moment = start
     for _ in range(times):
         health = record_failure(health, moment, POLICY)
@@ -55,9 +57,11 @@ def test_each_failed_probe_doubles_the_wait_up_to_the_cap() -> None:
     waits = []
     for _ in range(4):
         health = start_probe(health, moment, POLICY)
+        assert health.paused_until is not None
         waits.append(health.paused_until - moment)
         health = record_failure(health, moment, POLICY)
         assert host_state(health, moment) == "paused"
+        assert health.paused_until is not None
         moment = health.paused_until
     assert waits == [
         timedelta(minutes=30),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -21,6 +21,7 @@ from federation.errors import (
     SignatureTimeError,
 )
 from federation.headers import Headers
+from federation.keys import PublicKeyType
 from federation.request import RequestParts
 
 from .conftest import KEY_ID, NOW
@@ -30,7 +31,7 @@ BODY = b'{"type":"Create","actor":"https://remote.example/users/alice"}'
 
 
 def signed_post(
-    key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey, body: bytes = BODY, when=NOW
+    key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey, body: bytes = BODY, when: datetime = NOW
 ) -> RequestParts:
     given = {"Content-Type": "application/activity+json"}
     added = httpsig.sign_request("POST", INBOX, given, body, KEY_ID, key, when)
@@ -43,7 +44,13 @@ def signed_post(
     )
 
 
-def verify(request: RequestParts, key, *, now=NOW, require_digest: bool = True):
+def verify(
+    request: RequestParts,
+    key: PublicKeyType,
+    *,
+    now: datetime = NOW,
+    require_digest: bool = True,
+) -> httpsig.CavageResult:
     params = httpsig.parse_signature_header(request.headers)
     return httpsig.verify(params, request, key, now, require_digest=require_digest)
 

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from federation.algorithms import ALGORITHMS, algorithms_for
 from federation.errors import KeyFormatError
 from federation.keys import (
+    PrivateKeyType,
     PublicKey,
     RemoteKey,
     generate_ed25519_keypair,
@@ -83,12 +86,13 @@ def test_algorithm_is_derived_from_the_key(
 @pytest.mark.parametrize("name", sorted(ALGORITHMS))
 def test_every_algorithm_signs_and_verifies(name: str) -> None:
     algorithm = ALGORITHMS[name]
-    private = {
+    generators: dict[str, Callable[[], PrivateKeyType]] = {
         "rsa": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
         "ed25519": ed25519.Ed25519PrivateKey.generate,
         "ecdsa-p256": lambda: ec.generate_private_key(ec.SECP256R1()),
         "ecdsa-p384": lambda: ec.generate_private_key(ec.SECP384R1()),
-    }[algorithm.key_kind]()
+    }
+    private = generators[algorithm.key_kind]()
     signature = algorithm.sign(private, b"data")
     assert algorithm.verify(private.public_key(), b"data", signature)
     assert not algorithm.verify(private.public_key(), b"other", signature)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict, Unpack
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -20,7 +22,7 @@ from federation.errors import (
     SignatureTimeError,
 )
 from federation.headers import Headers
-from federation.keys import load_private_key, load_public_key
+from federation.keys import PrivateKeyType, PublicKeyType, load_private_key, load_public_key
 from federation.request import RequestParts
 
 from .conftest import KEY_ID, NOW
@@ -153,8 +155,23 @@ INBOX = "https://local.example/users/bob/inbox"
 BODY = b'{"type":"Follow"}'
 
 
+class SignOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`rfc9421.sign_rfc9421` the tests vary."""
+
+    components: Sequence[str] | None
+    label: str
+    algorithm: str | None
+    include_alg: bool
+    expires_in: timedelta | None
+
+
 def signed(
-    key, body: bytes | None = BODY, method: str = "POST", url: str = INBOX, now=NOW, **kw
+    key: PrivateKeyType,
+    body: bytes | None = BODY,
+    method: str = "POST",
+    url: str = INBOX,
+    now: datetime = NOW,
+    **kw: Unpack[SignOptions],
 ) -> RequestParts:
     added = rfc9421.sign_rfc9421(
         method, url, {"Content-Type": "application/activity+json"}, body, KEY_ID, key, now, **kw
@@ -165,21 +182,31 @@ def signed(
 
 
 def verify(
-    request: RequestParts, key, *, now=NOW, require_digest: bool = True
+    request: RequestParts,
+    key: PublicKeyType,
+    *,
+    now: datetime = NOW,
+    require_digest: bool = True,
 ) -> rfc9421.Rfc9421Result:
     params = rfc9421.select_signature(request.headers)
     return rfc9421.verify(params, request, key, now, require_digest=require_digest)
 
 
 @pytest.mark.parametrize("kind", ["rsa", "ed", "p256", "p384", "rsa-pss"])
-def test_round_trip_each_key_type(kind: str, rsa_key, ed_key, p256_key) -> None:
-    private, alg = {
+def test_round_trip_each_key_type(
+    kind: str,
+    rsa_key: rsa.RSAPrivateKey,
+    ed_key: ed25519.Ed25519PrivateKey,
+    p256_key: ec.EllipticCurvePrivateKey,
+) -> None:
+    cases: dict[str, tuple[PrivateKeyType, str | None]] = {
         "rsa": (rsa_key, None),
         "rsa-pss": (rsa_key, "rsa-pss-sha512"),
         "ed": (ed_key, None),
         "p256": (p256_key, None),
         "p384": (ec.generate_private_key(ec.SECP384R1()), None),
-    }[kind]
+    }
+    private, alg = cases[kind]
     request = signed(private, algorithm=alg)
     result = verify(request, private.public_key())
     assert result.key_id == KEY_ID
@@ -248,7 +275,9 @@ def test_unsigned_is_missing() -> None:
         rfc9421.select_signature({"Signature": "sig1=:AAAA:"})
 
 
-def test_wrong_key_and_changed_body(rsa_key, other_rsa_key) -> None:
+def test_wrong_key_and_changed_body(
+    rsa_key: rsa.RSAPrivateKey, other_rsa_key: rsa.RSAPrivateKey
+) -> None:
     request = signed(rsa_key)
     with pytest.raises(SignatureInvalid, match="does not verify"):
         verify(request, other_rsa_key.public_key())

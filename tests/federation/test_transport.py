@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -83,7 +84,7 @@ def test_public_addresses_pass(address: str) -> None:
     assert address_refusal(ipaddress.ip_address(address)) is None
 
 
-def resolver(answers: dict[str, list[str]]):
+def resolver(answers: dict[str, list[str]]) -> Callable[[str, int], Awaitable[list[str]]]:
     async def resolve(host: str, port: int) -> list[str]:
         return answers[host]
 

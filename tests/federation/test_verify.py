@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -35,6 +37,12 @@ def parts(added: dict[str, str], body: bytes = BODY) -> RequestParts:
     return RequestParts("POST", "/users/bob/inbox", "local.example", Headers(added), body)
 
 
+class Signer(Protocol):
+    """Signs the test request with ``key``, naming ``key_id``: one of the two schemes."""
+
+    def __call__(self, key: rsa.RSAPrivateKey, key_id: str = KEY_ID) -> RequestParts: ...
+
+
 def cavage(key: rsa.RSAPrivateKey, key_id: str = KEY_ID) -> RequestParts:
     return parts(httpsig.sign_request("POST", INBOX, {}, BODY, key_id, key, NOW))
 
@@ -65,7 +73,7 @@ def test_rfc9421_without_keyid_is_malformed() -> None:
 
 @pytest.mark.parametrize("sign", [cavage, rfc])
 def test_verify_request_reports_provenance(
-    sign, rsa_key: rsa.RSAPrivateKey, alice_key: PublicKey
+    sign: Signer, rsa_key: rsa.RSAPrivateKey, alice_key: PublicKey
 ) -> None:
     verified = verify_request(sign(rsa_key), alice_key, NOW, require_digest=True)
     assert verified.key_id == KEY_ID
@@ -76,7 +84,9 @@ def test_verify_request_reports_provenance(
 
 
 @pytest.mark.parametrize("sign", [cavage, rfc])
-def test_key_must_be_the_one_named(sign, rsa_key: rsa.RSAPrivateKey, alice_key: PublicKey) -> None:
+def test_key_must_be_the_one_named(
+    sign: Signer, rsa_key: rsa.RSAPrivateKey, alice_key: PublicKey
+) -> None:
     request = sign(rsa_key, "https://remote.example/users/mallory#main-key")
     with pytest.raises(
         SignatureInvalid, match=r"signed with key https://remote\.example/users/mallory"
@@ -85,7 +95,9 @@ def test_key_must_be_the_one_named(sign, rsa_key: rsa.RSAPrivateKey, alice_key: 
 
 
 @pytest.mark.parametrize("sign", [cavage, rfc])
-def test_wrong_key_material(sign, other_rsa_key: rsa.RSAPrivateKey, alice_key: PublicKey) -> None:
+def test_wrong_key_material(
+    sign: Signer, other_rsa_key: rsa.RSAPrivateKey, alice_key: PublicKey
+) -> None:
     with pytest.raises(SignatureInvalid):
         verify_request(sign(other_rsa_key), alice_key, NOW, require_digest=True)
 
