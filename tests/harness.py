@@ -6,7 +6,7 @@ that hands each request to the app of the origin it is addressed to.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +23,7 @@ from instance.workers import Workers
 class _WithState:
     """Gives each request the lifespan state, as uvicorn does."""
 
-    def __init__(self, app: ASGIApp, state: MutableMapping[str, Any]) -> None:
+    def __init__(self, app: ASGIApp, state: Mapping[str, Any]) -> None:
         self.app = app
         self.state = state
 

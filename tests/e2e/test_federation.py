@@ -22,6 +22,13 @@ pytestmark = pytest.mark.e2e
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 
+def count(server: Process, sql: str) -> int:
+    """The one number a ``SELECT count(*)`` query answers."""
+    ((value,),) = server.query(sql)
+    assert isinstance(value, int)
+    return value
+
+
 def test_follow_accept_and_a_note_between_two_instances(tmp_path: Path) -> None:
     with (
         serving("a", sqlite_url(tmp_path, "a"), tmp_path) as a,
@@ -103,11 +110,13 @@ def test_three_instances_share_inbox_deliveries(tmp_path: Path) -> None:
         ).json()
         for server, name, auth in followers:
             inbox = f"{server.base_url}/agents/{name}/inbox"
+
+            def arrived(inbox: str = inbox, auth: dict[str, str] = auth) -> bool:
+                return any(i.get("id") == created["id"] for i in collection_items(inbox, auth))
+
             wait_for(
                 f"the note at {name}",
-                lambda inbox=inbox, auth=auth: any(
-                    i.get("id") == created["id"] for i in collection_items(inbox, auth)
-                ),
+                arrived,
                 30,
                 a,
                 b,
@@ -204,14 +213,13 @@ def test_killing_the_sender_mid_delivery_loses_nothing(tmp_path: Path) -> None:
             wait_for(
                 "deliveries in flight",
                 lambda: (
-                    a.query("SELECT count(*) FROM deliveries WHERE lease_until IS NOT NULL")[0][0]
-                    > 0
+                    count(a, "SELECT count(*) FROM deliveries WHERE lease_until IS NOT NULL") > 0
                 ),
                 10,
                 a,
             )
             a.kill()  # SIGKILL while deliveries are under way
-            pending = a.query("SELECT count(*) FROM deliveries WHERE state = 'pending'")[0][0]
+            pending = count(a, "SELECT count(*) FROM deliveries WHERE state = 'pending'")
             assert pending > 0  # the kill really interrupted work
             b.resume()
             a.start()

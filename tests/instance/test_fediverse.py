@@ -19,7 +19,7 @@ from instance.agents import get_agent
 from instance.models import Delivery, RemoteServer
 from instance.tokens import create_token
 from tests import mastodon
-from tests.fakepeer import AS, FakePeer, signed_post
+from tests.fakepeer import AS, FakePeer, PeerActor, signed_post
 from tests.harness import Network, Running, make_settings, running
 from tests.instance.conftest import add_agent
 
@@ -344,7 +344,7 @@ async def test_an_actor_naming_the_oce_context_marks_its_server_valueflows(
     """Without NodeInfo, an actor document whose @context names oce's context is enough."""
     vf.nodeinfo = None
 
-    def oce_actor(actor: Any) -> dict[str, Any]:
+    def oce_actor(actor: PeerActor) -> dict[str, Any]:
         document = actor.document()
         document["@context"] = [AS, "https://vf.example/ns/oce-v1.jsonld"]
         return document
