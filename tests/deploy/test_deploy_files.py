@@ -29,10 +29,16 @@ def _compose() -> dict[str, Any]:
     return loaded
 
 
+class _UnitParser(configparser.ConfigParser):
+    """Keeps the case of keys (ExecStart, not execstart), as systemd does."""
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
 def _unit(name: str) -> configparser.ConfigParser:
     # systemd repeats keys (SystemCallFilter=, ExecStart=); the last one is enough here.
-    parser = configparser.ConfigParser(strict=False, interpolation=None)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser = _UnitParser(strict=False, interpolation=None)
     parser.read_string((DEPLOY / "systemd" / name).read_text())
     return parser
 
