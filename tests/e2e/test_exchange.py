@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from instance.demo import EXPECTED, Agent, Scenario, _poll
+from tests.databases import PostgresFactory
 from tests.e2e.conftest import agent_with_token, sqlite_url
 from tests.processes import Process, oce, serving
 
@@ -46,8 +47,8 @@ def agent(http: httpx.AsyncClient, server: Process, username: str) -> Agent:
 
 
 @pytest.mark.postgres
-def test_the_exchange_on_postgresql(tmp_path: Path, postgres_factory: object) -> None:
-    a_db, b_db = postgres_factory.new(), postgres_factory.new()  # type: ignore[attr-defined]
+def test_the_exchange_on_postgresql(tmp_path: Path, postgres_factory: PostgresFactory) -> None:
+    a_db, b_db = postgres_factory.new(), postgres_factory.new()
     with two_instances(tmp_path, a_db, b_db) as (a, b):
 
         async def run() -> dict[str, dict[str, str]]:

@@ -7,6 +7,7 @@ import json
 import uuid
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import func, select
 
 from federation import (
@@ -61,6 +62,7 @@ async def test_a_forged_proof_refuses_the_whole_activity(pair: Pair, peer: FakeP
     mallory = peer.actor("mallory")
     # Signed with a key Mallory's actor does not publish (nobody's, in fact).
     stranger = load_private_key(generate_ed25519_keypair().private_pem)
+    assert isinstance(stranger, ed25519.Ed25519PrivateKey)
     gift = {
         "id": f"{peer.origin}/events/{uuid.uuid4()}",
         "type": "EconomicEvent",
@@ -69,7 +71,7 @@ async def test_a_forged_proof_refuses_the_whole_activity(pair: Pair, peer: FakeP
         "receiver": pair.alice.id,
         "resourceQuantity": kg("1"),
     }
-    signed = add_proof(gift, stranger, f"{mallory.id}#main-key")  # type: ignore[arg-type]
+    signed = add_proof(gift, stranger, f"{mallory.id}#main-key")
     await deliver(pair, mallory, activity(mallory, "Create", signed, to=[pair.alice.id]))
     async with pair.a.services.db.read() as session:
         item = await session.scalar(select(InboxItem))

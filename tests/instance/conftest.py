@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -16,6 +17,15 @@ async def instance(database_url: str) -> AsyncIterator[Running]:
         yield started
 
 
-async def add_agent(instance: Running, username: str, **fields: object) -> Agent:
+class AgentFields(TypedDict, total=False):
+    """The keyword arguments :func:`create_agent` takes."""
+
+    kind: str
+    name: str
+    summary: str
+    manually_approves_followers: bool
+
+
+async def add_agent(instance: Running, username: str, **fields: Unpack[AgentFields]) -> Agent:
     async with instance.services.db.write() as session:
-        return await create_agent(session, username, **fields)  # type: ignore[arg-type]
+        return await create_agent(session, username, **fields)

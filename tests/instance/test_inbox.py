@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -155,10 +155,14 @@ def _unsigned(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, st
     ],
 )
 async def test_signature_refusals(
-    a: Running, peer: FakePeer, tamper: object, status: int, detail: str
+    a: Running,
+    peer: FakePeer,
+    tamper: Callable[[bytes, dict[str, str]], tuple[bytes, dict[str, str]]],
+    status: int,
+    detail: str,
 ) -> None:
     bob = peer.actor("bob")
-    body, headers = tamper(*signed_post(bob, INBOX, follow(bob)))  # type: ignore[operator]
+    body, headers = tamper(*signed_post(bob, INBOX, follow(bob)))
     response = await a.client.post(INBOX, content=body, headers=headers)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"

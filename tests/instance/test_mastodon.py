@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from federation import generate_rsa_keypair, load_private_key
@@ -129,11 +130,12 @@ async def test_undo_follow_removes_the_follower_and_the_counts_follow(
 async def test_a_follow_signed_with_another_key_is_refused(a: Running, masto: FakePeer) -> None:
     bob = masto.actor("bob")
     other = load_private_key(generate_rsa_keypair().private_pem)
+    assert isinstance(other, rsa.RSAPrivateKey)
     body, headers = mastodon.sign_like_mastodon(
         bob,
         INBOX,
         mastodon.follow(bob, ALICE),
-        private_key=other,  # type: ignore[arg-type]
+        private_key=other,
     )
     response = await a.client.post(INBOX, content=body, headers=headers)
     assert response.status_code == 401
@@ -244,11 +246,12 @@ async def test_update_of_a_mastodon_account_with_a_new_key(a: Running, masto: Fa
     bob = masto.actor("bob")
     await deliver(a, bob, mastodon.follow(bob, ALICE))
     old_key = bob.private_key
+    assert isinstance(old_key, rsa.RSAPrivateKey)  # Mastodon actors have RSA keys
     masto.rotate_key("bob")
     document = mastodon.actor_document(bob)
     document["name"] = "Robert"
     update = mastodon.update_actor(bob, document)
-    body, headers = mastodon.sign_like_mastodon(bob, INBOX, update, private_key=old_key)  # type: ignore[arg-type]
+    body, headers = mastodon.sign_like_mastodon(bob, INBOX, update, private_key=old_key)
     assert (await a.client.post(INBOX, content=body, headers=headers)).status_code == 202
     await a.settle()
     async with a.services.db.read() as session:
