@@ -1,0 +1,70 @@
+"""Every benchmark runs to the end on a small load and prints its figures.
+
+These are not timed tests: a figure beyond its target fails nothing here (the benchmarks
+themselves say "MISSED"). They keep the benchmarks working as the code changes, and
+check what each benchmark checks of its own run (e.g. that the exchange it timed really
+happened). Each runs as an operator runs it, ``python -m bench.NAME``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.databases import POSTGRES_URL, REQUIRE_POSTGRES, postgres_unreachable_reason
+from tests.processes import ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def bench(name: str, *args: str, timeout: float = 300) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "OCE_BENCH_POSTGRES_URL": POSTGRES_URL},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, f"bench.{name} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def postgres_expected() -> bool:
+    """Whether a benchmark's PostgreSQL half must have run (CI requires it)."""
+    return REQUIRE_POSTGRES or postgres_unreachable_reason() is None
+
+
+def figures(output: str, unit: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in re.findall(rf"([\d,]+(?:\.\d+)?) {unit}", output)]
+
+
+def test_vocab_normalize_prints_documents_per_second() -> None:
+    output = bench("vocab_normalize", "--seconds", "0.1")
+    rates = figures(output, "docs/s")
+    assert len(rates) >= 7
+    assert all(rate > 0 for rate in rates)
+
+
+def test_ledger_reads_measures_each_read_on_each_database() -> None:
+    output = bench("ledger_reads", "--agents", "20", "--events", "300")
+    assert "baseline: bare Starlette GET" in output
+    databases = 2 if postgres_expected() else 1
+    for read in ("resources", "open-commitments", "events"):
+        lines = [line for line in output.splitlines() if line.strip().startswith(read + " ")]
+        assert len(lines) == databases, output
+        assert all("target p95 < 50 ms" in line for line in lines)
+    if databases == 2:
+        assert "PostgreSQL, 300 events over 20 agents" in output
+
+
+def test_exchange_latency_times_every_step_of_a_real_exchange() -> None:
+    output = bench("exchange_latency", "--rounds", "2")
+    assert "checked: 3 agreements finished on both instances, bread balance exact" in output
+    for step in ("publish", "offer", "accept", "deliver", "pay"):
+        assert re.search(rf"^\s+{step}\s+median\s+[\d.]+ ms\s+p99\s+[\d.]+ ms", output, re.M)
