@@ -1,6 +1,22 @@
-"""Run every benchmark."""
+"""Run every benchmark, or the ones named: ``python -m bench [--list] [NAME ...]``."""
 
-from bench import vocab_normalize
+import sys
+from importlib import import_module
+
+BENCHMARKS = (
+    "vocab_normalize",
+    "fanout",
+)
 
 if __name__ == "__main__":
-    vocab_normalize.main()
+    names = sys.argv[1:] or list(BENCHMARKS)
+    if names == ["--list"]:
+        print("\n".join(BENCHMARKS))
+        raise SystemExit(0)
+    unknown = set(names) - set(BENCHMARKS)
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {sorted(unknown)}; known: {', '.join(BENCHMARKS)}")
+    for name in names:
+        print(f"== bench.{name}", flush=True)
+        sys.argv = [f"bench.{name}"]  # each parses its own options: run with defaults
+        import_module(f"bench.{name}").main()

@@ -36,7 +36,7 @@ from instance.models import Agent, Delivery, InstanceKey, PeerHost, StoredObject
 from instance.queue import Renewing, claim
 from instance.services import Services
 
-__all__ = ["DeliveryWorker", "resume_host"]
+__all__ = ["CONCURRENCY", "PER_HOST", "DeliveryWorker", "resume_host"]
 
 log = logging.getLogger("oce.delivery")
 
@@ -44,6 +44,9 @@ log = logging.getLogger("oce.delivery")
 #: :class:`~instance.queue.Renewing` keeps it alive while the worker is busy.
 LEASE = timedelta(seconds=30)
 REQUEST_TIMEOUT = 20.0
+#: Sends in flight at once, overall and to any one host.
+CONCURRENCY = 64
+PER_HOST = 8
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,12 @@ class DeliveryWorker:
     """Sends due deliveries with bounded concurrency; ``run_once`` is the test step."""
 
     def __init__(
-        self, svc: Services, *, concurrency: int = 64, per_host: int = 8, batch: int = 500
+        self,
+        svc: Services,
+        *,
+        concurrency: int = CONCURRENCY,
+        per_host: int = PER_HOST,
+        batch: int = 500,
     ) -> None:
         self.svc = svc
         self.concurrency = concurrency
