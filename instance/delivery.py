@@ -212,32 +212,49 @@ class DeliveryWorker:
         return len(deliveries)
 
     async def _record(self, results: list[_Result], leases: Renewing) -> None:
-        """Write the outcomes gathered so far (and empty the list)."""
+        """Write the outcomes gathered so far (and empty the list).
+
+        Successes, the common case, are marked done with one UPDATE per answer status;
+        each retry or failure has its own schedule and error, so gets its own.
+        """
         if not results:
             return
         batch = results[:]
         results.clear()
         now = utcnow()
+        done: dict[int | None, list[int]] = defaultdict(list)
         async with self.svc.db.write() as session:
             for result in batch:
                 leases.finished(result.delivery_id)
                 outcome = result.outcome
+                if outcome.kind == "done":
+                    done[outcome.status].append(result.delivery_id)
+                    continue
                 values: dict[str, object] = {
                     "lease_until": None,
                     "last_status": outcome.status,
-                    "last_error": None if outcome.kind == "done" else outcome.reason[:2000],
+                    "last_error": outcome.reason[:2000],
                 }
-                if outcome.kind == "done":
-                    values.update(state="done", done_at=now)
+                retry = next_attempt_at(outcome, result.attempts, now, self._rng)
+                if retry is None:
+                    values.update(state="failed", done_at=now)
+                    log.info("giving up delivery %d: %s", result.delivery_id, outcome.reason)
                 else:
-                    retry = next_attempt_at(outcome, result.attempts, now, self._rng)
-                    if retry is None:
-                        values.update(state="failed", done_at=now)
-                        log.info("giving up delivery %d: %s", result.delivery_id, outcome.reason)
-                    else:
-                        values.update(next_attempt_at=retry)
+                    values.update(next_attempt_at=retry)
                 await session.execute(
                     update(Delivery).where(Delivery.id == result.delivery_id).values(**values)
+                )
+            for status, ids in done.items():
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(ids))
+                    .values(
+                        state="done",
+                        done_at=now,
+                        lease_until=None,
+                        last_status=status,
+                        last_error=None,
+                    )
                 )
             await self._record_hosts(session, batch, now)
 

@@ -1,0 +1,102 @@
+"""The delivery worker on many hosts at once: what one batch records for each answer."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import insert, select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from instance.agents import get_agent
+from instance.models import Delivery, Follow, RemoteActor, utcnow
+from instance.tokens import create_token
+from tests.harness import Network, Running, make_settings, running
+from tests.instance.conftest import add_agent
+
+ALICE = "https://a.test/agents/alice"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+#: Each host's inbox answers with its status.
+ANSWERS = {"ok.test": 200, "ok2.test": 202, "ok3.test": 202, "busy.test": 503, "gone.test": 410}
+
+
+def _inbox(status: int, received: list[str]) -> Starlette:
+    async def inbox(request: Request) -> Response:
+        received.append(request.url.netloc)
+        await request.body()
+        return Response(status_code=status)
+
+    return Starlette(routes=[Route("/inbox", inbox, methods=["POST"])])
+
+
+@pytest.fixture
+def received() -> list[str]:
+    return []
+
+
+@pytest.fixture
+async def a(database_url: str, received: list[str]) -> AsyncIterator[Running]:
+    network = Network()
+    for host, status in ANSWERS.items():
+        network.add(f"https://{host}", _inbox(status, received))
+    async with running(make_settings(database_url), network=network) as started:
+        alice = await add_agent(started, "alice")
+        async with started.services.db.write() as session:
+            for host in ANSWERS:
+                for name in ("x", "y"):  # two followers per host: one shared inbox
+                    uri = f"https://{host}/users/{name}"
+                    await session.execute(
+                        insert(RemoteActor).values(
+                            uri=uri,
+                            host=host,
+                            inbox=f"{uri}/inbox",
+                            shared_inbox=f"https://{host}/inbox",
+                        )
+                    )
+                    await session.execute(
+                        insert(Follow).values(
+                            activity_uri=f"https://{host}/follows/{uuid.uuid4()}",
+                            follower=uri,
+                            followee=ALICE,
+                            followee_agent_id=alice.id,
+                            state="accepted",
+                        )
+                    )
+        yield started
+
+
+async def test_one_batch_records_each_answer(a: Running, received: list[str]) -> None:
+    async with a.services.db.write() as session:
+        agent = await get_agent(session, "alice")
+        assert agent is not None
+        token = await create_token(session, agent)
+    note = {"type": "Note", "content": "hi", "to": [PUBLIC], "cc": [f"{ALICE}/followers"]}
+    posted = await a.client.post(
+        f"{ALICE}/outbox", json=note, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert posted.status_code == 201
+    before = utcnow()
+    assert await a.workers.delivery.run_once() == len(ANSWERS)
+    assert sorted(received) == sorted(ANSWERS)
+    async with a.services.db.read() as session:
+        rows = {r.host: r for r in (await session.scalars(select(Delivery))).all()}
+    assert set(rows) == set(ANSWERS)
+    for host, row in rows.items():
+        assert row.attempts == 1
+        assert row.lease_until is None
+        assert row.last_status == ANSWERS[host]
+    for host in ("ok.test", "ok2.test", "ok3.test"):
+        assert rows[host].state == "done"
+        assert rows[host].done_at is not None
+        assert rows[host].last_error is None
+    assert rows["busy.test"].state == "pending"
+    assert rows["busy.test"].next_attempt_at > before
+    assert rows["busy.test"].last_error == "HTTP 503"
+    assert rows["gone.test"].state == "failed"
+    assert rows["gone.test"].last_error == "HTTP 410"
+    # Nothing more is due now.
+    assert await a.workers.delivery.run_once() == 0
