@@ -7,6 +7,7 @@ another process) takes effect everywhere within that time, without a query per r
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -59,19 +60,31 @@ async def blocked_domains(session: AsyncSession) -> Sequence[str]:
 
 
 class Blocklist:
-    """The blocked set, cached for :data:`REFRESH_SECONDS`."""
+    """The blocked set, cached for :data:`REFRESH_SECONDS`.
+
+    One read refreshes it for everyone: callers that find it stale while a read is
+    under way wait for that read instead of starting their own (a delivery worker asks
+    for every one of its many concurrent sends).
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._domains: frozenset[str] = frozenset()
         self._loaded_at = float("-inf")
+        self._refreshing = asyncio.Lock()
+
+    async def _refresh(self) -> None:
+        async with self._refreshing:
+            if time.monotonic() - self._loaded_at <= REFRESH_SECONDS:
+                return  # refreshed while we waited
+            async with self.db.read() as session:
+                self._domains = frozenset(await blocked_domains(session))
+            self._loaded_at = time.monotonic()
 
     async def is_blocked(self, url_or_host: str) -> bool:
         """Whether the host of ``url_or_host`` (or a parent domain) is blocked."""
         if time.monotonic() - self._loaded_at > REFRESH_SECONDS:
-            async with self.db.read() as session:
-                self._domains = frozenset(await blocked_domains(session))
-            self._loaded_at = time.monotonic()
+            await self._refresh()
         if not self._domains:
             return False
         host = urlsplit(url_or_host).hostname if "://" in url_or_host else url_or_host
