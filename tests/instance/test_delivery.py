@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from instance.agents import get_agent
 from instance.models import Delivery, Follow, RemoteActor, utcnow
+from instance.outbound import publish
 from instance.tokens import create_token
 from tests.harness import Network, Running, make_settings, running
 from tests.instance.conftest import add_agent
@@ -100,3 +101,50 @@ async def test_one_batch_records_each_answer(a: Running, received: list[str]) ->
     assert rows["gone.test"].last_error == "HTTP 410"
     # Nothing more is due now.
     assert await a.workers.delivery.run_once() == 0
+
+
+async def test_a_fan_out_past_the_parameter_limit_is_queued_whole(database_url: str) -> None:
+    # 1,200 servers: more rows than one SQLite statement may bind parameters for.
+    hosts = [f"h{n}.test" for n in range(1200)]
+    async with running(make_settings(database_url)) as a:
+        alice = await add_agent(a, "alice")
+        async with a.services.db.write() as session:
+            await session.execute(
+                insert(RemoteActor),
+                [
+                    {
+                        "uri": f"https://{h}/users/x",
+                        "host": h,
+                        "inbox": f"https://{h}/users/x/inbox",
+                        "shared_inbox": f"https://{h}/inbox",
+                    }
+                    for h in hosts
+                ],
+            )
+            await session.execute(
+                insert(Follow),
+                [
+                    {
+                        "activity_uri": f"https://{h}/follows/1",
+                        "follower": f"https://{h}/users/x",
+                        "followee": ALICE,
+                        "followee_agent_id": alice.id,
+                        "state": "accepted",
+                    }
+                    for h in hosts
+                ],
+            )
+        activity = {
+            "id": a.services.urls.new_activity(),
+            "type": "Create",
+            "actor": ALICE,
+            "object": {"id": a.services.urls.new_object(), "type": "Note", "content": "hi"},
+            "to": [PUBLIC],
+            "cc": [f"{ALICE}/followers"],
+        }
+        async with a.services.db.write() as session:
+            outgoing = await publish(session, a.services.urls, alice, activity)
+        assert len(outgoing.inboxes) == len(hosts)
+        async with a.services.db.read() as session:
+            queued = (await session.execute(select(Delivery.host, Delivery.inbox))).all()
+        assert sorted(queued) == sorted((h, f"https://{h}/inbox") for h in hosts)
