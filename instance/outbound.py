@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,21 +66,24 @@ async def store_local_object(
 async def _follower_targets(
     session: AsyncSession, agent: Agent
 ) -> tuple[list[tuple[str, str | None]], bool]:
-    """Remote followers' (inbox, shared inbox) and whether local agents follow."""
-    rows = await session.execute(
-        select(RemoteActor.inbox, RemoteActor.shared_inbox, Follow.follower_agent_id)
+    """Remote followers' inboxes, one per shared inbox, and whether local agents follow.
+
+    The database collapses followers to inboxes: 10,000 followers on 500 servers are
+    500 rows, not 10,000.
+    """
+    accepted = (Follow.followee_agent_id == agent.id, Follow.state == "accepted")
+    inboxes = await session.scalars(
+        select(func.coalesce(RemoteActor.shared_inbox, RemoteActor.inbox))
+        .distinct()
         .select_from(Follow)
-        .outerjoin(RemoteActor, RemoteActor.uri == Follow.follower)
-        .where(Follow.followee_agent_id == agent.id, Follow.state == "accepted")
+        .join(RemoteActor, RemoteActor.uri == Follow.follower)
+        .where(*accepted)
     )
-    remote: list[tuple[str, str | None]] = []
-    local = False
-    for inbox, shared, local_agent in rows:
-        if local_agent is not None:
-            local = True
-        elif inbox is not None:
-            remote.append((inbox, shared))
-    return remote, local
+    remote: list[tuple[str, str | None]] = [(inbox, None) for inbox in inboxes]
+    local = await session.scalar(
+        select(Follow.id).where(*accepted, Follow.follower_agent_id.is_not(None)).limit(1)
+    )
+    return remote, local is not None
 
 
 async def _actor_targets(
