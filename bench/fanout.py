@@ -13,7 +13,11 @@ the same run, is the same 500 POSTs sent straight to the sinks by a plain httpx 
 with the delivery worker's concurrency, unsigned and unqueued; the ratio says what
 oce's storing, queueing, signing and recording cost on top of the network.
 
-    PYTHONPATH=. python -m bench.fanout [--followers 10000] [--hosts 500] [--no-postgres]
+    PYTHONPATH=. python -m bench.fanout [--followers 10000] [--hosts 500] [--rounds 3]
+        [--no-postgres] [--profile DIR]
+
+Each round posts one more activity to the same server; every round must meet the
+target. ``--profile DIR`` samples the server with py-spy (``pip install py-spy``).
 """
 
 from __future__ import annotations
@@ -162,13 +166,29 @@ async def _all_recorded(database_url: str, began: float) -> float:
 
 
 def _profile(pid: int, folder: Path, label: str) -> subprocess.Popen[bytes]:
-    """py-spy sampling the server (collapsed stacks, for flamegraph tools or grep)."""
+    """py-spy sampling the server (collapsed stacks, for flamegraph tools or grep).
+
+    Only while holding the GIL (``--gil``): uvloop waits for I/O in C, which py-spy
+    would otherwise count as busy.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     name = label.split(",")[0].lower()
     spy = Path(sys.executable).parent / "py-spy"
     output = str(folder / f"{name}.txt")
     return subprocess.Popen(
-        [str(spy), "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "-o", output],
+        [
+            str(spy),
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "100",
+            "--format",
+            "raw",
+            "--gil",
+            "-o",
+            output,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
