@@ -68,3 +68,30 @@ def test_exchange_latency_times_every_step_of_a_real_exchange() -> None:
     assert "checked: 3 agreements finished on both instances, bread balance exact" in output
     for step in ("publish", "offer", "accept", "deliver", "pay"):
         assert re.search(rf"^\s+{step}\s+median\s+[\d.]+ ms\s+p99\s+[\d.]+ ms", output, re.M)
+
+
+def test_fanout_reaches_every_host_exactly_once() -> None:
+    output = bench("fanout", "--followers", "60", "--hosts", "6", "--rounds", "2")
+    assert re.search(r"^baseline: 6 unsigned POSTs from plain httpx", output, re.M), output
+    databases = 2 if postgres_expected() else 1
+    rounds = re.findall(
+        r"activity \d: .* requests 6 \(6 signed\), per host min 1 max 1$", output, re.M
+    )
+    assert len(rounds) == 2 * databases, output
+    assert output.count("requests per host: all exactly 1 (6 shared inboxes)") == databases
+    if databases == 2:
+        assert "PostgreSQL, 60 followers on 6 hosts" in output
+
+
+def test_bench_lists_the_benchmarks_it_runs() -> None:
+    listed = subprocess.run(
+        [sys.executable, "-m", "bench", "--list"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=ROOT,
+    ).stdout.split()
+    assert "fanout" in listed
+    assert "vocab_normalize" in listed
