@@ -189,7 +189,9 @@ class DeliveryWorker:
         flush_lock = asyncio.Lock()
 
         async def send(delivery: Delivery) -> None:
-            async with overall, hosts[delivery.host]:
+            # The host's slot first: a send waiting for a busy host must not hold one of
+            # the overall slots that sends to other hosts could use meanwhile.
+            async with hosts[delivery.host], overall:
                 if await self.svc.blocklist.is_blocked(delivery.inbox):
                     outcome = Outcome("permanent", "the domain is blocked")
                 else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from instance.agents import get_agent
-from instance.models import Delivery, Follow, RemoteActor, utcnow
+from instance.delivery import DeliveryWorker
+from instance.models import Delivery, Follow, RemoteActor, StoredObject, utcnow
 from instance.outbound import publish
 from instance.tokens import create_token
 from tests.harness import Network, Running, make_settings, running
@@ -148,3 +150,61 @@ async def test_a_fan_out_past_the_parameter_limit_is_queued_whole(database_url: 
         async with a.services.db.read() as session:
             queued = (await session.execute(select(Delivery.host, Delivery.inbox))).all()
         assert sorted(queued) == sorted((h, f"https://{h}/inbox") for h in hosts)
+
+
+async def test_a_busy_host_does_not_hold_up_the_others(database_url: str) -> None:
+    # 12 deliveries to a slow host, queued before one to a fast host; 4 sends at once,
+    # 2 per host. Sends waiting for the slow host must leave the other slots free.
+    release = asyncio.Event()
+    fast_arrived = asyncio.Event()
+    arrived: list[str] = []
+
+    async def slow(request: Request) -> Response:
+        arrived.append("slow")
+        await release.wait()
+        return Response(status_code=202)
+
+    async def fast(request: Request) -> Response:
+        arrived.append("fast")
+        fast_arrived.set()
+        return Response(status_code=202)
+
+    network = Network()
+    network.add("https://slow.test", Starlette(routes=[Route("/inbox", slow, methods=["POST"])]))
+    network.add("https://fast.test", Starlette(routes=[Route("/inbox", fast, methods=["POST"])]))
+    async with running(make_settings(database_url), network=network) as a:
+        alice = await add_agent(a, "alice")
+        async with a.services.db.write() as session:
+            for n in range(13):
+                row = StoredObject(
+                    uri=f"{ALICE}/activities/{n}",
+                    type="Create",
+                    is_activity=True,
+                    actor=ALICE,
+                    agent_id=alice.id,
+                    public=True,
+                    body="{}",
+                )
+                session.add(row)
+                await session.flush()
+                host = "slow.test" if n < 12 else "fast.test"
+                session.add(
+                    Delivery(
+                        object_id=row.id,
+                        sender_agent_id=alice.id,
+                        inbox=f"https://{host}/inbox",
+                        host=host,
+                    )
+                )
+        worker = DeliveryWorker(a.services, concurrency=4, per_host=2)
+        sending = asyncio.create_task(worker.run_once())
+        try:
+            async with asyncio.timeout(10):
+                await fast_arrived.wait()
+            assert arrived.count("slow") == 2  # the slow host's two slots, still busy
+        finally:
+            release.set()
+        assert await sending == 13
+        async with a.services.db.read() as session:
+            states = (await session.scalars(select(Delivery.state))).all()
+        assert states == ["done"] * 13
