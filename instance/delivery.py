@@ -10,9 +10,12 @@ and host pausing are the pure policies of :mod:`federation.delivery` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -47,6 +50,41 @@ REQUEST_TIMEOUT = 20.0
 #: Sends in flight at once, overall and to any one host.
 CONCURRENCY = 64
 PER_HOST = 8
+
+
+#: Batches one worker has in flight at most (each up to ``batch`` deliveries).
+BATCHES = 4
+
+
+class _HostSlots:
+    """A semaphore of ``per_host`` slots for each host with sends waiting or going."""
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = per_host
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._users: Counter[str] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        semaphore = self._semaphores.setdefault(host, asyncio.Semaphore(self.per_host))
+        self._users[host] += 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            self._users[host] -= 1
+            if not self._users[host]:
+                del self._users[host], self._semaphores[host]
+
+    def __len__(self) -> int:
+        return len(self._semaphores)
+
+
+def _batch_done(batches: set[asyncio.Task[None]], batch: asyncio.Task[None]) -> None:
+    batches.discard(batch)
+    if not batch.cancelled() and (error := batch.exception()) is not None:
+        # Its rows keep their lease until it lapses; then they are due again.
+        log.error("a batch of deliveries failed", exc_info=error)
 
 
 @dataclass(frozen=True)
@@ -108,6 +146,9 @@ class DeliveryWorker:
         self.batch = batch
         self._auth: dict[int | None, HttpSignatureAuth] = {}
         self._rng = random.Random()
+        # Shared by every batch in flight, so the limits hold however many there are.
+        self._overall = asyncio.Semaphore(concurrency)
+        self._hosts = _HostSlots(per_host)
 
     async def _auth_for(self, session: AsyncSession, agent_id: int | None) -> HttpSignatureAuth:
         auth = self._auth.get(agent_id)
@@ -170,35 +211,73 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Claim one batch of due deliveries, send them all, record the outcomes."""
         deliveries = await self._claim()
-        if not deliveries:
-            return 0
+        if deliveries:
+            await self._send_batch(deliveries)
+        return len(deliveries)
+
+    async def run(self, wake: asyncio.Event, poll: float) -> None:
+        """The worker's loop: claim batches while fewer than ``BATCHES`` are in flight.
+
+        A batch ends when its slowest send does (up to ``REQUEST_TIMEOUT``): claiming the
+        next one meanwhile keeps one dead server from holding up every later activity.
+        The overall and per-host limits are shared by all batches in flight.
+        """
+        batches: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                wake.clear()
+                claimed: list[Delivery] = []
+                if len(batches) < BATCHES:
+                    try:
+                        claimed = await self._claim()
+                    except Exception:
+                        log.exception("claiming deliveries failed; retrying in a second")
+                        await asyncio.sleep(1)
+                        continue
+                if claimed:
+                    batch = asyncio.create_task(self._send_batch(claimed), name="oce-deliveries")
+                    batches.add(batch)
+                    batch.add_done_callback(functools.partial(_batch_done, batches))
+                    continue
+                # Nothing due, or enough in flight: wait for new work or a batch to end.
+                woken = asyncio.create_task(wake.wait())
+                try:
+                    await asyncio.wait(
+                        {woken, *batches}, timeout=poll, return_when="FIRST_COMPLETED"
+                    )
+                finally:
+                    woken.cancel()
+        finally:
+            for batch in batches:
+                batch.cancel()
+            await asyncio.gather(*batches, return_exceptions=True)
+
+    async def _send_batch(self, deliveries: list[Delivery]) -> None:
         async with self.svc.db.read() as session:
             found = await session.execute(
                 select(StoredObject.id, StoredObject.body).where(
                     StoredObject.id.in_({d.object_id for d in deliveries})
                 )
             )
-            bodies = {row_id: body for row_id, body in found}
+            bodies = {row_id: body.encode() for row_id, body in found}
             auths = {
                 d.sender_agent_id: await self._auth_for(session, d.sender_agent_id)
                 for d in deliveries
             }
-        overall = asyncio.Semaphore(self.concurrency)
-        hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.per_host))
         results: list[_Result] = []
         flush_lock = asyncio.Lock()
 
         async def send(delivery: Delivery) -> None:
             # The host's slot first: a send waiting for a busy host must not hold one of
             # the overall slots that sends to other hosts could use meanwhile.
-            async with hosts[delivery.host], overall:
+            async with self._hosts.slot(delivery.host), self._overall:
                 if await self.svc.blocklist.is_blocked(delivery.inbox):
                     outcome = Outcome("permanent", "the domain is blocked")
                 else:
                     outcome = await post_activity(
                         self.svc.http,
                         delivery.inbox,
-                        bodies[delivery.object_id].encode(),
+                        bodies[delivery.object_id],
                         auths[delivery.sender_agent_id],
                         request_timeout=REQUEST_TIMEOUT,
                     )
@@ -211,7 +290,6 @@ class DeliveryWorker:
             await asyncio.gather(*(send(d) for d in deliveries))
             async with flush_lock:
                 await self._record(results, leases)
-        return len(deliveries)
 
     async def _record(self, results: list[_Result], leases: Renewing) -> None:
         """Write the outcomes gathered so far (and empty the list).

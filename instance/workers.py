@@ -55,8 +55,7 @@ class Workers:
                 name="oce-inbox-processor",
             ),
             asyncio.create_task(
-                _loop("delivery", self.delivery.run_once, self.svc.deliveries_due),
-                name="oce-delivery",
+                self.delivery.run(self.svc.deliveries_due, POLL_SECONDS), name="oce-delivery"
             ),
         ]
 

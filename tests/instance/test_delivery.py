@@ -208,3 +208,82 @@ async def test_a_busy_host_does_not_hold_up_the_others(database_url: str) -> Non
         async with a.services.db.read() as session:
             states = (await session.scalars(select(Delivery.state))).all()
         assert states == ["done"] * 13
+
+
+async def _queue_to(a: Running, agent_id: int, n: int, host: str) -> None:
+    async with a.services.db.write() as session:
+        row = StoredObject(
+            uri=f"{ALICE}/activities/{n}",
+            type="Create",
+            is_activity=True,
+            actor=ALICE,
+            agent_id=agent_id,
+            public=True,
+            body="{}",
+        )
+        session.add(row)
+        await session.flush()
+        session.add(
+            Delivery(
+                object_id=row.id,
+                sender_agent_id=agent_id,
+                inbox=f"https://{host}/inbox",
+                host=host,
+            )
+        )
+
+
+async def _state(a: Running, host: str) -> str | None:
+    async with a.services.db.read() as session:
+        state: str | None = await session.scalar(
+            select(Delivery.state).where(Delivery.host == host)
+        )
+        return state
+
+
+async def test_a_server_that_never_answers_does_not_hold_up_later_activities(
+    database_url: str,
+) -> None:
+    hung = asyncio.Event()
+    fast_arrived = asyncio.Event()
+
+    async def never(request: Request) -> Response:
+        hung.set()
+        await asyncio.Event().wait()  # until the request is given up
+        return Response(status_code=202)
+
+    async def fast(request: Request) -> Response:
+        fast_arrived.set()
+        return Response(status_code=202)
+
+    network = Network()
+    network.add("https://dead.test", Starlette(routes=[Route("/inbox", never, methods=["POST"])]))
+    network.add("https://fast.test", Starlette(routes=[Route("/inbox", fast, methods=["POST"])]))
+    async with running(make_settings(database_url), network=network) as a:
+        alice = await add_agent(a, "alice")
+        await _queue_to(a, alice.id, 1, "dead.test")
+        wake = asyncio.Event()
+        worker = DeliveryWorker(a.services)
+        loop = asyncio.create_task(worker.run(wake, poll=0.05))
+        try:
+            async with asyncio.timeout(10):
+                await hung.wait()
+                # The first batch still waits for dead.test; the next activity goes now.
+                await _queue_to(a, alice.id, 2, "fast.test")
+                wake.set()
+                await fast_arrived.wait()
+                for _ in range(500):  # and its outcome is recorded
+                    if await _state(a, "fast.test") == "done":
+                        break
+                    await asyncio.sleep(0.02)
+        finally:
+            loop.cancel()
+            await asyncio.gather(loop, return_exceptions=True)
+        async with a.services.db.read() as session:
+            rows = {r.host: r for r in (await session.scalars(select(Delivery))).all()}
+        assert rows["fast.test"].state == "done"
+        # Stopped mid-send, the hung delivery is not lost: its lease lapses, it is retried.
+        assert rows["dead.test"].state == "pending"
+        assert rows["dead.test"].attempts == 1
+        assert rows["dead.test"].lease_until is not None
+        assert len(worker._hosts) == 0  # no slot left behind for either host
