@@ -6,6 +6,8 @@ from importlib import import_module
 BENCHMARKS = (
     "vocab_normalize",
     "fanout",
+    "exchange_latency",
+    "ledger_reads",
 )
 
 if __name__ == "__main__":
