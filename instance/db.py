@@ -15,6 +15,7 @@ commit it; the caller decides the transaction with :meth:`Database.read` or
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +34,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 __all__ = ["Database", "create_engine"]
 
 _WRITE = "oce_write"
+#: How long a SQLite writer waits for the write lock before giving up.
+BUSY_TIMEOUT_SECONDS = 30
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -44,7 +47,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=FULL",
         "PRAGMA foreign_keys=ON",
-        "PRAGMA busy_timeout=30000",
+        f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}",
     ):
         cursor.execute(pragma)
     cursor.close()
@@ -80,6 +83,7 @@ class Database:
         self._writer = async_sessionmaker(
             engine.execution_options(**{_WRITE: True}), expire_on_commit=False
         )
+        self._write_turn = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
     def from_url(cls, database_url: str, **kwargs: Any) -> Database:
@@ -93,9 +97,25 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction: committed when the block ends, rolled back on error."""
-        async with self._writer() as session, session.begin():
-            yield session
+        """A write transaction: committed when the block ends, rolled back on error.
+
+        On SQLite the writers of this process take turns here, before ``BEGIN
+        IMMEDIATE``: a writer that finds the file locked by another of our connections
+        would otherwise wait in SQLite's busy handler, which sleeps in steps of up to
+        100 ms, long after the lock is free. Other processes still meet the busy
+        timeout, and waiting here is bounded the same way.
+        """
+        if self._write_turn is None:
+            async with self._writer() as session, session.begin():
+                yield session
+            return
+        async with asyncio.timeout(BUSY_TIMEOUT_SECONDS):
+            await self._write_turn.acquire()
+        try:
+            async with self._writer() as session, session.begin():
+                yield session
+        finally:
+            self._write_turn.release()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

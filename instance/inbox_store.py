@@ -13,14 +13,14 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.db import Database
-from instance.models import InboxItem
+from instance.models import InboxItem, utcnow
 
 __all__ = ["InboxStore", "NewInboxItem", "StoreResult"]
 
@@ -96,9 +96,27 @@ class InboxStore:
                 self.stored.set()
 
 
-async def _insert_batch(session: AsyncSession, items: list[NewInboxItem]) -> list[StoreResult]:
-    dialect = session.get_bind().dialect.name
+def _insert_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (activity_uri) DO NOTHING RETURNING activity_uri``.
+
+    One statement for any batch size, executed with a list of rows: SQLAlchemy compiles
+    it once (cached) and sends the rows in as few multi-row INSERTs as the driver
+    allows, instead of compiling a new many-VALUES statement for every batch.
+    """
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table: Any = InboxItem.__table__
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["activity_uri"])
+        .returning(table.c.activity_uri)
+    )
+
+
+_INSERTS = {dialect: _insert_statement(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+async def _insert_batch(session: AsyncSession, items: list[NewInboxItem]) -> list[StoreResult]:
+    now = utcnow()
     rows = [
         {
             "activity_uri": item.activity_uri,
@@ -109,16 +127,15 @@ async def _insert_batch(session: AsyncSession, items: list[NewInboxItem]) -> lis
             "signer": item.signer,
             "verified_by": item.verified_by,
             "recipient_agent_id": item.recipient_agent_id,
+            "received_at": now,
+            "next_attempt_at": now,
+            "state": "pending",
+            "attempts": 0,
         }
         for item in items
     ]
-    statement = (
-        insert(InboxItem)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["activity_uri"])
-        .returning(InboxItem.activity_uri)
-    )
-    inserted = set((await session.scalars(statement)).all())
+    statement = _INSERTS[session.get_bind().dialect.name]
+    inserted = set((await session.scalars(statement, rows)).all())
     results: list[StoreResult] = []
     seen: dict[str, str] = {}
     missing = [item.activity_uri for item in items if item.activity_uri not in inserted]

@@ -7,6 +7,7 @@ another process) takes effect everywhere within that time, without a query per r
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -65,13 +66,18 @@ class Blocklist:
         self.db = db
         self._domains: frozenset[str] = frozenset()
         self._loaded_at = float("-inf")
+        self._loading = asyncio.Lock()
 
     async def is_blocked(self, url_or_host: str) -> bool:
         """Whether the host of ``url_or_host`` (or a parent domain) is blocked."""
         if time.monotonic() - self._loaded_at > REFRESH_SECONDS:
-            async with self.db.read() as session:
-                self._domains = frozenset(await blocked_domains(session))
-            self._loaded_at = time.monotonic()
+            # One reload for all the requests that find the set stale at once: under load
+            # every request in flight would otherwise query the table at each refresh.
+            async with self._loading:
+                if time.monotonic() - self._loaded_at > REFRESH_SECONDS:
+                    async with self.db.read() as session:
+                        self._domains = frozenset(await blocked_domains(session))
+                    self._loaded_at = time.monotonic()
         if not self._domains:
             return False
         host = urlsplit(url_or_host).hostname if "://" in url_or_host else url_or_host
