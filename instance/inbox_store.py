@@ -53,6 +53,7 @@ class InboxStore:
         self._task: asyncio.Task[None] | None = None
         #: Set after each batch that stored something, to wake the inbox processor.
         self.stored = asyncio.Event()
+        self._last_request = float("-inf")
 
     def start(self) -> None:
         if self._task is None:
@@ -65,13 +66,33 @@ class InboxStore:
                 await self._task
             self._task = None
 
+    async def quiet(self, *, calm: float = 0.05, patience: float = 0.5) -> None:
+        """Wait until no activity came in for ``calm`` seconds, but at most ``patience``.
+
+        The inbox processor calls this before each write it makes. On SQLite the
+        process's writers take turns, and a processor transaction that runs while the
+        event loop is busy with incoming requests holds the turn for tens of
+        milliseconds, which every waiting request then waits for too. Answering peers
+        comes first; the stored activities are processed in the lulls, and at least
+        one every ``patience`` seconds under sustained load.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        while (now := loop.time()) < deadline:
+            wait = self._last_request + calm - now
+            if wait <= 0:
+                return
+            await asyncio.sleep(min(wait, deadline - now))
+
     async def store(self, item: NewInboxItem) -> StoreResult:
         """``stored`` (new), ``duplicate`` (same id, same bytes: a replay) or ``conflict``
         (same id, other bytes)."""
         if self._task is None:
             async with self.db.write() as session:
                 return (await _insert_batch(session, [item]))[0]
-        future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._last_request = loop.time()
+        future: asyncio.Future[StoreResult] = loop.create_future()
         await self._queue.put((item, future))
         return await future
 

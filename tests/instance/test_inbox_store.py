@@ -98,3 +98,36 @@ async def test_a_stale_blocklist_is_reloaded_once_for_all_waiting_requests(
         assert len([q for q in queries if "blocked_domains" in q]) == 1
     finally:
         await db.dispose()
+
+
+async def test_the_processor_waits_for_a_lull_in_incoming_activities_but_not_forever(
+    database_url: str,
+) -> None:
+    db = Database.from_url(database_url)
+    store = InboxStore(db)
+    store.start()
+    loop = asyncio.get_running_loop()
+    try:
+        began = loop.time()
+        await store.quiet(calm=0.2, patience=1)
+        assert loop.time() - began < 0.1  # nothing came in: no wait
+
+        await store.store(_item(1))
+        began = loop.time()
+        await store.quiet(calm=0.2, patience=1)
+        assert 0.1 < loop.time() - began < 0.5  # waited for the calm after the request
+
+        async def stream() -> None:
+            for n in range(2, 40):
+                await store.store(_item(n))
+                await asyncio.sleep(0.03)
+
+        streaming = asyncio.create_task(stream())
+        await asyncio.sleep(0.05)
+        began = loop.time()
+        await store.quiet(calm=0.2, patience=0.4)
+        assert 0.35 < loop.time() - began < 0.6  # no lull: gave up waiting at patience
+        await streaming
+    finally:
+        await store.stop()
+        await db.dispose()
