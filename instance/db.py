@@ -21,7 +21,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+import sqlalchemy
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -105,17 +106,43 @@ class Database:
         100 ms, long after the lock is free. Other processes still meet the busy
         timeout, and waiting here is bounded the same way.
         """
+        async with self.write_turn(), self._writer() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def write_turn(self) -> AsyncIterator[None]:
+        """This process's turn to write (SQLite); nothing to wait for on PostgreSQL."""
         if self._write_turn is None:
-            async with self._writer() as session, session.begin():
-                yield session
+            yield
             return
         async with asyncio.timeout(BUSY_TIMEOUT_SECONDS):
             await self._write_turn.acquire()
         try:
-            async with self._writer() as session, session.begin():
-                yield session
+            yield
         finally:
             self._write_turn.release()
+
+    def threaded_sqlite_engine(self) -> Engine | None:
+        """A blocking engine on the same SQLite file, with the same settings, for a
+        writer that runs a whole transaction in one worker thread; None when this is
+        not a SQLite file."""
+        url = self.engine.url
+        if not self.is_sqlite or url.database in (None, "", ":memory:"):
+            return None
+        engine = sqlalchemy.create_engine(
+            url.set(drivername="sqlite+pysqlite"),
+            pool_size=1,
+            max_overflow=0,
+            connect_args={"check_same_thread": False},
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+
+    @staticmethod
+    def writing(connection: Connection) -> Connection:
+        """``connection`` set so that its transactions begin as writes (``IMMEDIATE``)."""
+        return connection.execution_options(**{_WRITE: True})
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,24 +98,42 @@ class InboxStore:
         return await future
 
     async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                async with self.db.write() as session:
-                    results = await _insert_batch(session, [item for item, _ in batch])
-            except Exception as exc:
-                log.exception("storing %d inbox items failed", len(batch))
-                for _, future in batch:
+        sync_engine = self.db.threaded_sqlite_engine()
+        # On SQLite the whole batch (insert, look-up of replays, commit) runs in one
+        # thread of its own: a single hand-off, where the async driver needs a round
+        # trip through the event loop per call, and the loop is busiest just then.
+        executor = ThreadPoolExecutor(1, "oce-inbox-writer") if sync_engine else None
+        try:
+            while True:
+                batch = [await self._queue.get()]
+                while len(batch) < self.max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                items = [item for item, _ in batch]
+                try:
+                    if sync_engine is not None:
+                        async with self.db.write_turn():
+                            results = await asyncio.get_running_loop().run_in_executor(
+                                executor, _insert_batch_blocking, sync_engine, items
+                            )
+                    else:
+                        async with self.db.write() as session:
+                            results = await _insert_batch(session, items)
+                except Exception as exc:
+                    log.exception("storing %d inbox items failed", len(batch))
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
                     if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
-            if "stored" in results:
-                self.stored.set()
+                        future.set_result(result)
+                if "stored" in results:
+                    self.stored.set()
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+            if sync_engine is not None:
+                sync_engine.dispose()
 
 
 def _insert_statement(dialect: str) -> Any:
@@ -136,9 +155,9 @@ def _insert_statement(dialect: str) -> Any:
 _INSERTS = {dialect: _insert_statement(dialect) for dialect in ("postgresql", "sqlite")}
 
 
-async def _insert_batch(session: AsyncSession, items: list[NewInboxItem]) -> list[StoreResult]:
+def _rows(items: list[NewInboxItem]) -> list[dict[str, Any]]:
     now = utcnow()
-    rows = [
+    return [
         {
             "activity_uri": item.activity_uri,
             "body": item.body,
@@ -155,19 +174,21 @@ async def _insert_batch(session: AsyncSession, items: list[NewInboxItem]) -> lis
         }
         for item in items
     ]
-    statement = _INSERTS[session.get_bind().dialect.name]
-    inserted = set((await session.scalars(statement, rows)).all())
+
+
+def _existing_statement(uris: list[str]) -> Any:
+    return select(InboxItem.activity_uri, InboxItem.body_sha256).where(
+        InboxItem.activity_uri.in_(uris)
+    )
+
+
+def _results(
+    items: list[NewInboxItem], inserted: set[str], existing: dict[str, str]
+) -> list[StoreResult]:
+    """What each item turned out to be, given the ids this batch inserted and the
+    digests of the ids that were there before."""
     results: list[StoreResult] = []
     seen: dict[str, str] = {}
-    missing = [item.activity_uri for item in items if item.activity_uri not in inserted]
-    existing: dict[str, str] = {}
-    if missing:
-        found = await session.execute(
-            select(InboxItem.activity_uri, InboxItem.body_sha256).where(
-                InboxItem.activity_uri.in_(missing)
-            )
-        )
-        existing = {uri: digest for uri, digest in found}
     for item in items:
         uri = item.activity_uri
         if uri in inserted and uri not in seen:
@@ -177,3 +198,28 @@ async def _insert_batch(session: AsyncSession, items: list[NewInboxItem]) -> lis
             results.append("duplicate" if stored_digest == item.body_sha256 else "conflict")
         seen.setdefault(uri, item.body_sha256)
     return results
+
+
+async def _insert_batch(session: AsyncSession, items: list[NewInboxItem]) -> list[StoreResult]:
+    statement = _INSERTS[session.get_bind().dialect.name]
+    inserted = set((await session.scalars(statement, _rows(items))).all())
+    missing = [item.activity_uri for item in items if item.activity_uri not in inserted]
+    existing: dict[str, str] = {}
+    if missing:
+        found = await session.execute(_existing_statement(missing))
+        existing = {uri: digest for uri, digest in found}
+    return _results(items, inserted, existing)
+
+
+def _insert_batch_blocking(engine: Engine, items: list[NewInboxItem]) -> list[StoreResult]:
+    """:func:`_insert_batch` in one blocking transaction (a SQLite file, in a thread)."""
+    with engine.connect() as connection:
+        connection = Database.writing(connection)
+        with connection.begin():
+            inserted = set(connection.scalars(_INSERTS["sqlite"], _rows(items)).all())
+            missing = [item.activity_uri for item in items if item.activity_uri not in inserted]
+            existing: dict[str, str] = {}
+            if missing:
+                found = connection.execute(_existing_statement(missing))
+                existing = {uri: digest for uri, digest in found}
+    return _results(items, inserted, existing)
