@@ -24,8 +24,8 @@ import httpx
 
 from bench.inbox_ingest import (
     Ingest,
-    cpu_seconds,
     Plan,
+    cpu_seconds,
     inbox_rows,
     remote_actors,
     seed_agents,
