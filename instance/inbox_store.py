@@ -54,7 +54,10 @@ class InboxStore:
         self._task: asyncio.Task[None] | None = None
         #: Set after each batch that stored something, to wake the inbox processor.
         self.stored = asyncio.Event()
-        self._last_request = float("-inf")
+        #: Activities handed to the writer and not yet answered; set when none are.
+        self._waiting = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def start(self) -> None:
         if self._task is None:
@@ -67,23 +70,22 @@ class InboxStore:
                 await self._task
             self._task = None
 
-    async def quiet(self, *, calm: float = 0.05, patience: float = 0.5) -> None:
-        """Wait until no activity came in for ``calm`` seconds, but at most ``patience``.
+    async def quiet(self, *, patience: float = 0.5) -> None:
+        """Wait until no activity is waiting to be stored, but at most ``patience``.
 
         The inbox processor calls this before each write it makes. On SQLite the
         process's writers take turns, and a processor transaction that runs while the
         event loop is busy with incoming requests holds the turn for tens of
-        milliseconds, which every waiting request then waits for too. Answering peers
-        comes first; the stored activities are processed in the lulls, and at least
-        one every ``patience`` seconds under sustained load.
+        milliseconds, which every request waiting to be stored then waits for too.
+        Answering peers comes first: during a burst the stored activities are
+        processed in its gaps, and at least one every ``patience`` seconds. A trickle
+        of activities leaves the writer idle most of the time and is not slowed.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + patience
-        while (now := loop.time()) < deadline:
-            wait = self._last_request + calm - now
-            if wait <= 0:
-                return
-            await asyncio.sleep(min(wait, deadline - now))
+        if self._waiting == 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(patience):
+                await self._idle.wait()
 
     async def store(self, item: NewInboxItem) -> StoreResult:
         """``stored`` (new), ``duplicate`` (same id, same bytes: a replay) or ``conflict``
@@ -91,11 +93,16 @@ class InboxStore:
         if self._task is None:
             async with self.db.write() as session:
                 return (await _insert_batch(session, [item]))[0]
-        loop = asyncio.get_running_loop()
-        self._last_request = loop.time()
-        future: asyncio.Future[StoreResult] = loop.create_future()
-        await self._queue.put((item, future))
-        return await future
+        future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
+        self._waiting += 1
+        self._idle.clear()
+        try:
+            await self._queue.put((item, future))
+            return await future
+        finally:
+            self._waiting -= 1
+            if self._waiting == 0:
+                self._idle.set()
 
     async def _run(self) -> None:
         sync_engine = self.db.threaded_sqlite_engine()

@@ -104,34 +104,32 @@ async def test_a_stale_blocklist_is_reloaded_once_for_all_waiting_requests(
         await db.dispose()
 
 
-async def test_the_processor_waits_for_a_lull_in_incoming_activities_but_not_forever(
+async def test_the_processor_waits_while_activities_wait_to_be_stored_but_not_forever(
     database_url: str,
 ) -> None:
     db = Database.from_url(database_url)
     store = InboxStore(db)
-    store.start()
     loop = asyncio.get_running_loop()
     try:
         began = loop.time()
-        await store.quiet(calm=0.2, patience=1)
-        assert loop.time() - began < 0.1  # nothing came in: no wait
+        await store.quiet(patience=1)
+        assert loop.time() - began < 0.1  # nothing waiting: no wait
 
-        await store.store(_item(1))
+        # A stand-in for a writer that is busy: whatever is handed to it keeps waiting.
+        busy = asyncio.create_task(asyncio.sleep(10))
+        store._task = busy
+        pending = asyncio.create_task(store.store(_item(1)))
+        await asyncio.sleep(0.01)
         began = loop.time()
-        await store.quiet(calm=0.2, patience=1)
-        assert 0.1 < loop.time() - began < 0.5  # waited for the calm after the request
+        await store.quiet(patience=0.3)
+        assert 0.25 < loop.time() - began < 0.5  # gave up waiting at patience
 
-        async def stream() -> None:
-            for n in range(2, 40):
-                await store.store(_item(n))
-                await asyncio.sleep(0.03)
-
-        streaming = asyncio.create_task(stream())
-        await asyncio.sleep(0.05)
-        began = loop.time()
-        await store.quiet(calm=0.2, patience=0.4)
-        assert 0.35 < loop.time() - began < 0.6  # no lull: gave up waiting at patience
-        await streaming
+        busy.cancel()
+        store._task = None
+        store.start()
+        waiter = asyncio.create_task(store.quiet(patience=5))
+        assert await pending == "stored"
+        await asyncio.wait_for(waiter, 1)  # let go as soon as the writer had answered
     finally:
         await store.stop()
         await db.dispose()
