@@ -1,12 +1,18 @@
-"""Run every benchmark, or the ones named: ``python -m bench [--list] [NAME ...]``."""
+"""Run every benchmark, or the ones named: ``python -m bench [--list] [NAME ...]``.
+
+Each is also runnable alone (``python -m bench.NAME``, with its own options); run this
+way, each runs with its defaults.
+"""
 
 import sys
 from importlib import import_module
 
 BENCHMARKS = (
     "vocab_normalize",
+    "inbox_ingest",
     "fanout",
     "exchange_latency",
+    "memory",
     "ledger_reads",
 )
 

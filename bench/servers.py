@@ -84,7 +84,9 @@ async def _ready(server: Server, path: str, within: float = 60) -> None:
 
 
 @asynccontextmanager
-async def _process(argv: list[str], env: dict[str, str], base_url: str) -> AsyncIterator[Server]:
+async def _process(
+    argv: list[str], env: dict[str, str], base_url: str, stop: signal.Signals = signal.SIGTERM
+) -> AsyncIterator[Server]:
     log = scratch() / "server.log"
     with log.open("wb") as handle:
         process = subprocess.Popen(  # noqa: ASYNC220 (started once; stopped below)
@@ -99,7 +101,7 @@ async def _process(argv: list[str], env: dict[str, str], base_url: str) -> Async
         yield server
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(stop)
             try:
                 await asyncio.to_thread(process.wait, 15)
             except subprocess.TimeoutExpired:
@@ -121,9 +123,22 @@ def oce_env(database: str, port: int, **extra: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def oce_server(database: str, port: int, **extra: str) -> AsyncIterator[Server]:
-    """``oce serve`` on ``database`` (migrated on start), listening on 127.0.0.1:``port``."""
+    """``oce serve`` on ``database`` (migrated on start), listening on 127.0.0.1:``port``.
+
+    With ``OCE_BENCH_PROFILE=folder`` set, the server runs under pyinstrument and leaves
+    its profile there when it stops (a ``.pyisession`` file per server; read it with
+    ``python -m pyinstrument --load FILE``).
+    """
     env = oce_env(database, port, **extra)
-    async with _process(["-m", "instance.cli", "serve"], env, env["OCE_BASE_URL"]) as server:
+    argv = ["-m", "instance.cli", "serve"]
+    if profile := os.environ.get("OCE_BENCH_PROFILE"):
+        os.makedirs(profile, exist_ok=True)
+        out = Path(profile) / f"oce-serve-{port}-{uuid.uuid4().hex[:6]}.pyisession"
+        argv = ["-m", "pyinstrument", "--interval", "0.005", "-o", str(out), *argv]
+    # uvicorn re-raises the signal it stopped on; pyinstrument writes its profile on
+    # KeyboardInterrupt, not when killed by SIGTERM.
+    stop = signal.SIGINT if profile else signal.SIGTERM
+    async with _process(argv, env, env["OCE_BASE_URL"], stop) as server:
         yield server
 
 

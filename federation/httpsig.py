@@ -15,6 +15,7 @@ import binascii
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from federation.algorithms import Algorithm, algorithms_for
 from federation.clock import (
@@ -101,8 +102,13 @@ def parse_signature_header(headers: HeaderInput) -> CavageParams:
     return parse_signature_params(value)
 
 
+@lru_cache(maxsize=512)
 def parse_signature_params(value: str) -> CavageParams:
-    """Parse `keyId="…",algorithm="…",headers="…",signature="…"` strictly."""
+    """Parse `keyId="…",algorithm="…",headers="…",signature="…"` strictly.
+
+    Pure, and asked several times per request (for the key id, then to verify): the
+    last few hundred results are kept. Errors are raised again each time.
+    """
     params: dict[str, str] = {}
     position = 0
     while position < len(value):

@@ -15,12 +15,14 @@ commit it; the caller decides the transaction with :meth:`Database.read` or
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+import sqlalchemy
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -33,6 +35,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 __all__ = ["Database", "create_engine"]
 
 _WRITE = "oce_write"
+#: How long a SQLite writer waits for the write lock before giving up.
+BUSY_TIMEOUT_SECONDS = 30
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -44,7 +48,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=FULL",
         "PRAGMA foreign_keys=ON",
-        "PRAGMA busy_timeout=30000",
+        f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}",
     ):
         cursor.execute(pragma)
     cursor.close()
@@ -80,6 +84,7 @@ class Database:
         self._writer = async_sessionmaker(
             engine.execution_options(**{_WRITE: True}), expire_on_commit=False
         )
+        self._write_turn = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
     def from_url(cls, database_url: str, **kwargs: Any) -> Database:
@@ -93,9 +98,51 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction: committed when the block ends, rolled back on error."""
-        async with self._writer() as session, session.begin():
+        """A write transaction: committed when the block ends, rolled back on error.
+
+        On SQLite the writers of this process take turns here, before ``BEGIN
+        IMMEDIATE``: a writer that finds the file locked by another of our connections
+        would otherwise wait in SQLite's busy handler, which sleeps in steps of up to
+        100 ms, long after the lock is free. Other processes still meet the busy
+        timeout, and waiting here is bounded the same way.
+        """
+        async with self.write_turn(), self._writer() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def write_turn(self) -> AsyncIterator[None]:
+        """This process's turn to write (SQLite); nothing to wait for on PostgreSQL."""
+        if self._write_turn is None:
+            yield
+            return
+        async with asyncio.timeout(BUSY_TIMEOUT_SECONDS):
+            await self._write_turn.acquire()
+        try:
+            yield
+        finally:
+            self._write_turn.release()
+
+    def threaded_sqlite_engine(self) -> Engine | None:
+        """A blocking engine on the same SQLite file, with the same settings, for a
+        writer that runs a whole transaction in one worker thread; None when this is
+        not a SQLite file."""
+        url = self.engine.url
+        if not self.is_sqlite or url.database in (None, "", ":memory:"):
+            return None
+        engine = sqlalchemy.create_engine(
+            url.set(drivername="sqlite+pysqlite"),
+            pool_size=1,
+            max_overflow=0,
+            connect_args={"check_same_thread": False},
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+
+    @staticmethod
+    def writing(connection: Connection) -> Connection:
+        """``connection`` set so that its transactions begin as writes (``IMMEDIATE``)."""
+        return connection.execution_options(**{_WRITE: True})
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -79,7 +79,8 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
 
 
 def _request_parts(svc: Services, request: Request, headers: Headers, body: bytes) -> RequestParts:
-    target = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+    raw_path = request.scope.get("raw_path")
+    target = (raw_path or request.url.path.encode()).decode("latin-1")
     if query := request.scope.get("query_string", b""):
         target += "?" + query.decode("latin-1")
     return RequestParts(

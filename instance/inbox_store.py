@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.db import Database
-from instance.models import InboxItem
+from instance.models import InboxItem, utcnow
 
 __all__ = ["InboxStore", "NewInboxItem", "StoreResult"]
 
@@ -53,6 +54,10 @@ class InboxStore:
         self._task: asyncio.Task[None] | None = None
         #: Set after each batch that stored something, to wake the inbox processor.
         self.stored = asyncio.Event()
+        #: Activities handed to the writer and not yet answered; set when none are.
+        self._waiting = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def start(self) -> None:
         if self._task is None:
@@ -65,6 +70,23 @@ class InboxStore:
                 await self._task
             self._task = None
 
+    async def quiet(self, *, patience: float = 0.5) -> None:
+        """Wait until no activity is waiting to be stored, but at most ``patience``.
+
+        The inbox processor calls this before each write it makes. On SQLite the
+        process's writers take turns, and a processor transaction that runs while the
+        event loop is busy with incoming requests holds the turn for tens of
+        milliseconds, which every request waiting to be stored then waits for too.
+        Answering peers comes first: during a burst the stored activities are
+        processed in its gaps, and at least one every ``patience`` seconds. A trickle
+        of activities leaves the writer idle most of the time and is not slowed.
+        """
+        if self._waiting == 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(patience):
+                await self._idle.wait()
+
     async def store(self, item: NewInboxItem) -> StoreResult:
         """``stored`` (new), ``duplicate`` (same id, same bytes: a replay) or ``conflict``
         (same id, other bytes)."""
@@ -72,34 +94,77 @@ class InboxStore:
             async with self.db.write() as session:
                 return (await _insert_batch(session, [item]))[0]
         future: asyncio.Future[StoreResult] = asyncio.get_running_loop().create_future()
-        await self._queue.put((item, future))
-        return await future
+        self._waiting += 1
+        self._idle.clear()
+        try:
+            await self._queue.put((item, future))
+            return await future
+        finally:
+            self._waiting -= 1
+            if self._waiting == 0:
+                self._idle.set()
 
     async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                async with self.db.write() as session:
-                    results = await _insert_batch(session, [item for item, _ in batch])
-            except Exception as exc:
-                log.exception("storing %d inbox items failed", len(batch))
-                for _, future in batch:
+        sync_engine = self.db.threaded_sqlite_engine()
+        # On SQLite the whole batch (insert, look-up of replays, commit) runs in one
+        # thread of its own: a single hand-off, where the async driver needs a round
+        # trip through the event loop per call, and the loop is busiest just then.
+        executor = ThreadPoolExecutor(1, "oce-inbox-writer") if sync_engine else None
+        try:
+            while True:
+                batch = [await self._queue.get()]
+                while len(batch) < self.max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                items = [item for item, _ in batch]
+                try:
+                    if sync_engine is not None:
+                        async with self.db.write_turn():
+                            results = await asyncio.get_running_loop().run_in_executor(
+                                executor, _insert_batch_blocking, sync_engine, items
+                            )
+                    else:
+                        async with self.db.write() as session:
+                            results = await _insert_batch(session, items)
+                except Exception as exc:
+                    log.exception("storing %d inbox items failed", len(batch))
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
                     if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
-            if "stored" in results:
-                self.stored.set()
+                        future.set_result(result)
+                if "stored" in results:
+                    self.stored.set()
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+            if sync_engine is not None:
+                sync_engine.dispose()
 
 
-async def _insert_batch(session: AsyncSession, items: list[NewInboxItem]) -> list[StoreResult]:
-    dialect = session.get_bind().dialect.name
+def _insert_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (activity_uri) DO NOTHING RETURNING activity_uri``.
+
+    One statement for any batch size, executed with a list of rows: SQLAlchemy compiles
+    it once (cached) and sends the rows in as few multi-row INSERTs as the driver
+    allows, instead of compiling a new many-VALUES statement for every batch.
+    """
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    rows = [
+    table: Any = InboxItem.__table__
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["activity_uri"])
+        .returning(table.c.activity_uri)
+    )
+
+
+_INSERTS = {dialect: _insert_statement(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+def _rows(items: list[NewInboxItem]) -> list[dict[str, Any]]:
+    now = utcnow()
+    return [
         {
             "activity_uri": item.activity_uri,
             "body": item.body,
@@ -109,27 +174,28 @@ async def _insert_batch(session: AsyncSession, items: list[NewInboxItem]) -> lis
             "signer": item.signer,
             "verified_by": item.verified_by,
             "recipient_agent_id": item.recipient_agent_id,
+            "received_at": now,
+            "next_attempt_at": now,
+            "state": "pending",
+            "attempts": 0,
         }
         for item in items
     ]
-    statement = (
-        insert(InboxItem)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["activity_uri"])
-        .returning(InboxItem.activity_uri)
+
+
+def _existing_statement(uris: list[str]) -> Any:
+    return select(InboxItem.activity_uri, InboxItem.body_sha256).where(
+        InboxItem.activity_uri.in_(uris)
     )
-    inserted = set((await session.scalars(statement)).all())
+
+
+def _results(
+    items: list[NewInboxItem], inserted: set[str], existing: dict[str, str]
+) -> list[StoreResult]:
+    """What each item turned out to be, given the ids this batch inserted and the
+    digests of the ids that were there before."""
     results: list[StoreResult] = []
     seen: dict[str, str] = {}
-    missing = [item.activity_uri for item in items if item.activity_uri not in inserted]
-    existing: dict[str, str] = {}
-    if missing:
-        found = await session.execute(
-            select(InboxItem.activity_uri, InboxItem.body_sha256).where(
-                InboxItem.activity_uri.in_(missing)
-            )
-        )
-        existing = {uri: digest for uri, digest in found}
     for item in items:
         uri = item.activity_uri
         if uri in inserted and uri not in seen:
@@ -139,3 +205,28 @@ async def _insert_batch(session: AsyncSession, items: list[NewInboxItem]) -> lis
             results.append("duplicate" if stored_digest == item.body_sha256 else "conflict")
         seen.setdefault(uri, item.body_sha256)
     return results
+
+
+async def _insert_batch(session: AsyncSession, items: list[NewInboxItem]) -> list[StoreResult]:
+    statement = _INSERTS[session.get_bind().dialect.name]
+    inserted = set((await session.scalars(statement, _rows(items))).all())
+    missing = [item.activity_uri for item in items if item.activity_uri not in inserted]
+    existing: dict[str, str] = {}
+    if missing:
+        found = await session.execute(_existing_statement(missing))
+        existing = {uri: digest for uri, digest in found}
+    return _results(items, inserted, existing)
+
+
+def _insert_batch_blocking(engine: Engine, items: list[NewInboxItem]) -> list[StoreResult]:
+    """:func:`_insert_batch` in one blocking transaction (a SQLite file, in a thread)."""
+    with engine.connect() as connection:
+        connection = Database.writing(connection)
+        with connection.begin():
+            inserted = set(connection.scalars(_INSERTS["sqlite"], _rows(items)).all())
+            missing = [item.activity_uri for item in items if item.activity_uri not in inserted]
+            existing: dict[str, str] = {}
+            if missing:
+                found = connection.execute(_existing_statement(missing))
+                existing = {uri: digest for uri, digest in found}
+    return _results(items, inserted, existing)

@@ -329,11 +329,22 @@ async def _process(svc: Services, item: InboxItem) -> None:
             await _finish(session, context)
 
 
-async def process_due(svc: Services, *, limit: int = 100) -> int:
-    """Claim and process the inbox items that are due; returns how many were claimed."""
+async def process_due(
+    svc: Services, *, limit: int = 100, pause: Callable[[], Awaitable[None]] | None = None
+) -> int:
+    """Claim and process the inbox items that are due; returns how many were claimed.
+
+    ``pause``, when given, is awaited before the claim and before each item: the
+    workers pass :meth:`InboxStore.quiet`, so a burst of incoming activities is
+    answered first and processed in its lulls.
+    """
+    if pause is not None:
+        await pause()
     items = await claim(svc.db, InboxItem, limit=limit, lease=LEASE)
     async with Renewing(svc.db, InboxItem, {item.id for item in items}, LEASE) as leases:
         for item in items:
+            if pause is not None:
+                await pause()
             await _process_safely(svc, item)
             leases.finished(item.id)
     return len(items)

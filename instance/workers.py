@@ -51,7 +51,11 @@ class Workers:
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(
-                _loop("inbox", lambda: process_due(self.svc), self.svc.inbox_due),
+                _loop(
+                    "inbox",
+                    lambda: process_due(self.svc, pause=self.svc.inbox_store.quiet),
+                    self.svc.inbox_due,
+                ),
                 name="oce-inbox-processor",
             ),
             asyncio.create_task(
