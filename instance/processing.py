@@ -10,6 +10,11 @@ processed again) or none of it.
 A handler raises :class:`Later` when the activity refers to something we do not know
 yet (it is retried for a bounded time) and :class:`Refused` when it must not take
 effect (recorded on the item, with the reason).
+
+Items are claimed with a lease (:mod:`instance.queue`), so several worker processes
+share them. Should two ever hold one item (a lease lapsed while its worker was stalled),
+only the transaction that still finds it ``pending`` commits; the other is rolled back
+(:class:`Superseded`), so an activity's effects are applied exactly once.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ __all__ = [
     "Context",
     "Later",
     "Refused",
+    "Superseded",
     "dispatch_key",
     "handles",
     "mentioned",
@@ -139,12 +145,19 @@ async def handler_for(svc: Services, activity: dict[str, Any]) -> Handler | None
     return _HANDLERS.get((kind, target_type)) or _HANDLERS.get((kind, None))
 
 
-async def _mark(session: AsyncSession, item_id: int, state: str, error: str | None) -> None:
-    await session.execute(
+class Superseded(Exception):
+    """Another worker finished this item first (this one's lease had lapsed): the
+    transaction that would have applied it again is rolled back."""
+
+
+async def _mark(session: AsyncSession, item_id: int, state: str, error: str | None) -> bool:
+    """Finish a still pending item; False when it was already finished."""
+    result = await session.execute(
         update(InboxItem)
-        .where(InboxItem.id == item_id)
+        .where(InboxItem.id == item_id, InboxItem.state == "pending")
         .values(state=state, error=error, processed_at=utcnow(), lease_until=None)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def _finish(session: AsyncSession, ctx: Context) -> None:
@@ -179,7 +192,10 @@ async def _finish(session: AsyncSession, ctx: Context) -> None:
     if ctx.verified_by != "local":
         # A validly signed request shows the sender's server is up again.
         await resume_host(session, urlsplit(ctx.signer).netloc.lower())
-    await _mark(session, ctx.item_id, "done", None)
+    # Last, so the row lock it takes (PostgreSQL) is held only until the commit; a
+    # second worker's transaction waits for it here, then finds the item done.
+    if not await _mark(session, ctx.item_id, "done", None):
+        raise Superseded(ctx.activity.get("id"))
 
 
 async def _recipients(session: AsyncSession, ctx: Context) -> set[int]:
@@ -314,7 +330,7 @@ async def _process(svc: Services, item: InboxItem) -> None:
                 delay = timedelta(seconds=min(2 ** (item.attempts + 1), 300))
                 await session.execute(
                     update(InboxItem)
-                    .where(InboxItem.id == item.id)
+                    .where(InboxItem.id == item.id, InboxItem.state == "pending")
                     .values(next_attempt_at=utcnow() + delay, lease_until=None, error=str(exc))
                 )
         return
@@ -343,6 +359,8 @@ async def _process_safely(svc: Services, item: InboxItem) -> None:
     """Process one item; an unexpected error leaves it to be retried (a few times)."""
     try:
         await _process(svc, item)
+    except Superseded:
+        log.info("%s was processed by another worker meanwhile", item.activity_uri)
     except Exception:
         log.exception("processing %s failed; it will be retried", item.activity_uri)
         async with svc.db.write() as session:
@@ -351,6 +369,6 @@ async def _process_safely(svc: Services, item: InboxItem) -> None:
             else:
                 await session.execute(
                     update(InboxItem)
-                    .where(InboxItem.id == item.id)
+                    .where(InboxItem.id == item.id, InboxItem.state == "pending")
                     .values(lease_until=None, next_attempt_at=utcnow() + timedelta(seconds=30))
                 )
