@@ -2,9 +2,12 @@
 
 Keys live in three places: process memory (a :class:`~federation.KeyCache`), the
 database (shared by every process of the instance) and the key owner's server. A
-lookup tries them in that order. When a signature fails with a cached key, the key is
-fetched again from its server (at most once a minute per key, see the key cache) and
-the database row is replaced, which is how every process learns of a rotated key.
+lookup tries them in that order. When a signature fails with a cached key, the
+database's copy is read again first: another process may have learned the rotated key
+already (from the actor's ``Update``, or by fetching it). Only when the database holds
+the same key is it fetched again from its server (at most once a minute per key and
+process, see the key cache), and the database row is replaced, which is how every
+other process learns of a rotated key.
 """
 
 from __future__ import annotations
@@ -60,7 +63,9 @@ class Peers:
     ) -> None:
         self.db = db
         self.fetcher = fetcher
-        self.keys = KeyCache(self._load_key, refetch_key=self._fetch_key, clock=clock)
+        self.keys = KeyCache(
+            self._load_key, refetch_key=self._fetch_key, reload_key=self._stored_key, clock=clock
+        )
 
     # Keys ---------------------------------------------------------------------------
 
@@ -74,15 +79,17 @@ class Peers:
             )
         return found is not None
 
-    async def _load_key(self, key_id: str) -> RemoteKey:
-        """The database's copy of a key, else its server's."""
+    async def _stored_key(self, key_id: str) -> RemoteKey | None:
+        """The database's copy of a key, if it has one."""
         async with self.db.read() as session:
             row = await session.scalar(select(RemoteKeyRow).where(RemoteKeyRow.key_id == key_id))
-        if row is not None:
-            return RemoteKey(
-                row.key_id, row.owner, load_public_key(row.public_key_pem), row.fetched_at
-            )
-        return await self._fetch_key(key_id)
+        if row is None:
+            return None
+        return RemoteKey(row.key_id, row.owner, load_public_key(row.public_key_pem), row.fetched_at)
+
+    async def _load_key(self, key_id: str) -> RemoteKey:
+        """The database's copy of a key, else its server's."""
+        return await self._stored_key(key_id) or await self._fetch_key(key_id)
 
     async def _fetch_key(self, key_id: str) -> RemoteKey:
         """The key from its server; the database copy is replaced."""
