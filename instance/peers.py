@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from federation import (
     FetchError,
@@ -98,16 +99,25 @@ class Peers:
         return key
 
     async def _store_key(self, key: RemoteKey) -> None:
-        async with self.db.write() as session:
-            row = await session.scalar(
-                select(RemoteKeyRow).where(RemoteKeyRow.key_id == key.key_id)
-            )
-            if row is None:
-                session.add(
-                    RemoteKeyRow(key_id=key.key_id, owner=key.owner, public_key_pem=key.pem)
-                )
-            else:
-                row.owner, row.public_key_pem, row.fetched_at = key.owner, key.pem, utcnow()
+        for attempt in (1, 2):
+            try:
+                async with self.db.write() as session:
+                    row = await session.scalar(
+                        select(RemoteKeyRow).where(RemoteKeyRow.key_id == key.key_id)
+                    )
+                    if row is None:
+                        session.add(
+                            RemoteKeyRow(key_id=key.key_id, owner=key.owner, public_key_pem=key.pem)
+                        )
+                    else:
+                        row.owner, row.public_key_pem = key.owner, key.pem
+                        row.fetched_at = utcnow()
+                return
+            except IntegrityError:
+                # Another process stored it at the same moment (both were sent a first
+                # request by this actor): store over its row.
+                if attempt == 2:
+                    raise
 
     # Actors -------------------------------------------------------------------------
 
@@ -127,16 +137,26 @@ class Peers:
     async def remember_actor(self, document: Mapping[str, Any]) -> RemoteActor:
         """Store (or refresh) an actor document we fetched or were sent by its owner."""
         fields = actor_fields(document)
-        async with self.db.write() as session:
-            row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == fields["uri"]))
-            if row is None:
-                row = RemoteActor(**fields)
-                session.add(row)
-            else:
-                for name, value in fields.items():
-                    setattr(row, name, value)
-                row.fetched_at = utcnow()
-            await self._remember_keys(session, document, fields["uri"])
+        for attempt in (1, 2):
+            try:
+                async with self.db.write() as session:
+                    row = await session.scalar(
+                        select(RemoteActor).where(RemoteActor.uri == fields["uri"])
+                    )
+                    if row is None:
+                        row = RemoteActor(**fields)
+                        session.add(row)
+                    else:
+                        for name, value in fields.items():
+                            setattr(row, name, value)
+                        row.fetched_at = utcnow()
+                    await self._remember_keys(session, document, fields["uri"])
+                break
+            except IntegrityError:
+                # Another process stored the same actor at the same moment: update it.
+                if attempt == 2:
+                    raise
+        assert row is not None
         return row
 
     async def _remember_keys(self, session: Any, document: Mapping[str, Any], uri: str) -> None:

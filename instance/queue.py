@@ -97,11 +97,18 @@ class Renewing:
             await asyncio.sleep(self.lease.total_seconds() / 3)
             if not self.ids:
                 continue
+            # A row locked at this moment is being finished (or handed back): skip it
+            # rather than wait, so renewal never deadlocks with the work it keeps alive.
+            held = (
+                select(self.table.id)
+                .where(self.table.id.in_(list(self.ids)), self.table.state == "pending")
+                .with_for_update(skip_locked=True)
+            )
             try:
                 async with self.db.write() as session:
                     await session.execute(
                         update(self.table)
-                        .where(self.table.id.in_(list(self.ids)), self.table.state == "pending")
+                        .where(self.table.id.in_(held.scalar_subquery()))
                         .values(lease_until=utcnow() + self.lease)
                     )
             except Exception:
