@@ -19,6 +19,7 @@ only the transaction that still finds it ``pending`` commits; the other is rolle
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -345,13 +346,34 @@ async def _process(svc: Services, item: InboxItem) -> None:
             await _finish(session, context)
 
 
-async def process_due(svc: Services, *, limit: int = 100) -> int:
-    """Claim and process the inbox items that are due; returns how many were claimed."""
+async def process_due(svc: Services, *, limit: int = 100, lanes: int = 1) -> int:
+    """Claim and process the inbox items that are due; returns how many were claimed.
+
+    With ``lanes`` > 1, the items of up to that many senders are processed at once, each
+    sender's in the order received. A worker that also sends deliveries shares its event
+    loop with dozens of sends at a time; one lane alone would get a small share of it.
+    """
     items = await claim(svc.db, InboxItem, limit=limit, lease=LEASE)
     async with Renewing(svc.db, InboxItem, {item.id for item in items}, LEASE) as leases:
-        for item in items:
-            await _process_safely(svc, item)
-            leases.finished(item.id)
+
+        async def in_order(batch: list[InboxItem]) -> None:
+            for item in batch:
+                await _process_safely(svc, item)
+                leases.finished(item.id)
+
+        if lanes <= 1:
+            await in_order(items)
+        else:
+            by_sender: dict[str, list[InboxItem]] = {}
+            for item in items:
+                by_sender.setdefault(item.signer, []).append(item)
+            free = asyncio.Semaphore(lanes)
+
+            async def lane(batch: list[InboxItem]) -> None:
+                async with free:
+                    await in_order(batch)
+
+            await asyncio.gather(*(lane(batch) for batch in by_sender.values()))
     return len(items)
 
 

@@ -22,6 +22,8 @@ log = logging.getLogger("oce.workers")
 
 #: How often an idle worker looks for work queued by other processes.
 POLL_SECONDS = 0.5
+#: Senders whose inbox items one process handles at once (see ``process_due``).
+INBOX_LANES = 4
 
 
 async def _loop(name: str, step: Callable[[], Awaitable[int]], wake: asyncio.Event) -> None:
@@ -51,7 +53,9 @@ class Workers:
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(
-                _loop("inbox", lambda: process_due(self.svc), self.svc.inbox_due),
+                _loop(
+                    "inbox", lambda: process_due(self.svc, lanes=INBOX_LANES), self.svc.inbox_due
+                ),
                 name="oce-inbox-processor",
             ),
             asyncio.create_task(
