@@ -18,7 +18,9 @@ from sqlalchemy import func, select, update
 from starlette.types import Receive, Scope, Send
 
 from instance import moderation
-from instance.models import Delivery, Follow, InboxItem, utcnow
+from instance.agents import get_agent
+from instance.ledger import resource_for
+from instance.models import Delivery, EconomicResource, Follow, InboxItem, utcnow
 from instance.moderation import block_domain
 from instance.peers import Peers
 from instance.processing import LEASE, _process_safely, process_due
@@ -216,3 +218,22 @@ async def test_a_stopped_worker_hands_its_rows_back(
             ).one()
         # Due again at once for another worker, and the interrupted try not counted.
         assert tuple(row) == ("pending", None, 0)
+
+
+async def test_concurrent_first_credits_open_one_account(two: tuple[Running, Running]) -> None:
+    """Workers crediting an agent with a kind it holds none of yet, at the same moment."""
+    spec = "https://a.test/specs/bread"
+
+    async def credit(process: Running) -> None:
+        async with process.services.db.write() as session:
+            agent = await get_agent(session, "alice")
+            assert agent is not None
+            resource = await resource_for(
+                session, process.services.urls, agent, conforms_to=spec, unit="kilogram"
+            )
+            resource.accounting_quantity += 1
+
+    await asyncio.gather(*(credit(process) for process in two for _ in range(3)))
+    async with two[0].services.db.read() as session:
+        accounts = (await session.scalars(select(EconomicResource.accounting_quantity))).all()
+    assert accounts == [6]
