@@ -217,29 +217,42 @@ class DeliveryWorker:
         batch = results[:]
         results.clear()
         now = utcnow()
+        done: dict[int | None, list[int]] = defaultdict(list)
         async with self.svc.db.write() as session:
             for result in batch:
                 outcome = result.outcome
+                if outcome.kind == "done":
+                    done[outcome.status].append(result.delivery_id)
+                    continue
                 values: dict[str, object] = {
                     "lease_until": None,
                     "last_status": outcome.status,
-                    "last_error": None if outcome.kind == "done" else outcome.reason[:2000],
+                    "last_error": outcome.reason[:2000],
                 }
-                if outcome.kind == "done":
-                    values.update(state="done", done_at=now)
+                retry = next_attempt_at(outcome, result.attempts, now, self._rng)
+                if retry is None:
+                    values.update(state="failed", done_at=now)
+                    log.info("giving up delivery %d: %s", result.delivery_id, outcome.reason)
                 else:
-                    retry = next_attempt_at(outcome, result.attempts, now, self._rng)
-                    if retry is None:
-                        values.update(state="failed", done_at=now)
-                        log.info("giving up delivery %d: %s", result.delivery_id, outcome.reason)
-                    else:
-                        values.update(next_attempt_at=retry)
+                    values.update(next_attempt_at=retry)
                 # Only while pending: should this worker's lease have lapsed and another
                 # worker have sent it too, the first outcome recorded stands.
                 await session.execute(
                     update(Delivery)
                     .where(Delivery.id == result.delivery_id, Delivery.state == "pending")
                     .values(**values)
+                )
+            for status, ids in done.items():  # the usual case, in one statement each
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(sorted(ids)), Delivery.state == "pending")
+                    .values(
+                        state="done",
+                        done_at=now,
+                        lease_until=None,
+                        last_status=status,
+                        last_error=None,
+                    )
                 )
             await self._record_hosts(session, batch, now)
         for result in batch:
