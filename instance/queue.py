@@ -140,4 +140,7 @@ class Renewing:
             await self._task
         if exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
             # Stopping (SIGTERM, server shutdown): do not make others wait a lease out.
-            await self.release()
+            try:
+                await self.release()
+            except Exception:
+                log.exception("could not hand rows back; their leases will run out")
