@@ -373,7 +373,10 @@ async def process_due(svc: Services, *, limit: int = 100, lanes: int = 1) -> int
                 async with free:
                     await in_order(batch)
 
-            await asyncio.gather(*(lane(batch) for batch in by_sender.values()))
+            # A task group: should a lane fail, the others stop too, within the leases.
+            async with asyncio.TaskGroup() as group:
+                for batch in by_sender.values():
+                    group.create_task(lane(batch))
     return len(items)
 
 
