@@ -2,8 +2,11 @@
 
 The inbox verifies with `await cache.get(key_id)`; when that fails it calls
 `await cache.refresh(key_id)` and, if that gave a key, verifies once more. A refresh
-fetches at most once per key per `refresh_interval`, whether the fetch succeeds or not,
-so a stream of badly signed requests cannot make us hammer the key's server.
+first asks `reload_key` (when given: a store shared with other processes, which may
+have learned the new key already) and uses its key if it differs from the cached one;
+otherwise it fetches at most once per key per `refresh_interval`, whether the fetch
+succeeds or not, so a stream of badly signed requests cannot make us hammer the key's
+server.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from federation.verify import Verified, signature_key_id, verify_request
 __all__ = ["KeyCache", "verify_signed_request"]
 
 FetchKey = Callable[[str], Awaitable[RemoteKey]]
+ReloadKey = Callable[[str], Awaitable[RemoteKey | None]]
 
 
 @dataclass
@@ -37,7 +41,10 @@ class KeyCache:
     `fetch_key` errors (FetchError, KeyFormatError) pass through to the caller. Concurrent
     requests for the same missing key share one fetch. `refetch_key`, when given, is what
     `refresh` calls instead: a `fetch_key` that may answer from a store shared with other
-    processes must not be asked again when that stored key just failed.
+    processes must not be asked again when that stored key just failed. `reload_key`,
+    when given, reads that shared store only (None when it holds no such key): `refresh`
+    tries it first, without rate limit, since another process may have stored the
+    rotated key there.
     """
 
     def __init__(
@@ -45,6 +52,7 @@ class KeyCache:
         fetch_key: FetchKey,
         *,
         refetch_key: FetchKey | None = None,
+        reload_key: ReloadKey | None = None,
         max_entries: int = 4096,
         ttl: float = 24 * 3600.0,
         refresh_interval: float = 60.0,
@@ -52,6 +60,7 @@ class KeyCache:
     ) -> None:
         self._fetch_key = fetch_key
         self._refetch_key = refetch_key or fetch_key
+        self._reload_key = reload_key
         self._max_entries = max_entries
         self._ttl = ttl
         self._refresh_interval = refresh_interval
@@ -72,8 +81,16 @@ class KeyCache:
         """Re-fetch the key after a failed verification; None when rate-limited.
 
         Rate-limited means this key was fetched less than `refresh_interval` ago (by
-        `get` or `refresh`): the cached key is as fresh as a new fetch would be.
+        `get` or `refresh`): the cached key is as fresh as a new fetch would be. A key
+        in the shared store (`reload_key`) that differs from the cached one is taken
+        first, without fetching.
         """
+        if self._reload_key is not None:
+            stored = await self._reload_key(key_id)
+            cached = self._entries.get(key_id)
+            if stored is not None and (cached is None or stored.pem != cached.key.pem):
+                self._store(key_id, stored)
+                return stored
         last = self._last_fetch.get(key_id)
         if last is not None and self._clock() - last < self._refresh_interval:
             return None

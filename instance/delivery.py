@@ -287,7 +287,14 @@ class DeliveryWorker:
                     await self._record(results, leases)
 
         async with Renewing(self.svc.db, Delivery, {d.id for d in deliveries}, LEASE) as leases:
-            await asyncio.gather(*(send(d) for d in deliveries))
+            try:
+                await asyncio.gather(*(send(d) for d in deliveries))
+            except asyncio.CancelledError:
+                # Stopping: keep what was sent (so it is not sent again); the rest is
+                # handed back as the lease block ends.
+                async with flush_lock:
+                    await self._record(results, leases)
+                raise
             async with flush_lock:
                 await self._record(results, leases)
 
@@ -305,7 +312,6 @@ class DeliveryWorker:
         done: dict[int | None, list[int]] = defaultdict(list)
         async with self.svc.db.write() as session:
             for result in batch:
-                leases.finished(result.delivery_id)
                 outcome = result.outcome
                 if outcome.kind == "done":
                     done[outcome.status].append(result.delivery_id)
@@ -321,13 +327,17 @@ class DeliveryWorker:
                     log.info("giving up delivery %d: %s", result.delivery_id, outcome.reason)
                 else:
                     values.update(next_attempt_at=retry)
-                await session.execute(
-                    update(Delivery).where(Delivery.id == result.delivery_id).values(**values)
-                )
-            for status, ids in done.items():
+                # Only while pending: should this worker's lease have lapsed and another
+                # worker have sent it too, the first outcome recorded stands.
                 await session.execute(
                     update(Delivery)
-                    .where(Delivery.id.in_(ids))
+                    .where(Delivery.id == result.delivery_id, Delivery.state == "pending")
+                    .values(**values)
+                )
+            for status, ids in done.items():  # the usual case, in one statement each
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(sorted(ids)), Delivery.state == "pending")
                     .values(
                         state="done",
                         done_at=now,
@@ -337,6 +347,8 @@ class DeliveryWorker:
                     )
                 )
             await self._record_hosts(session, batch, now)
+        for result in batch:
+            leases.finished(result.delivery_id)
 
     async def _record_hosts(
         self, session: AsyncSession, batch: list[_Result], now: datetime

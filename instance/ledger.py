@@ -117,6 +117,29 @@ async def resource_for(
     found = await _account(session, agent, conforms_to, unit)
     if found is not None:
         return found
+    return await _new_account(session, urls, agent, conforms_to, unit, name)
+
+
+async def _new_account(
+    session: AsyncSession,
+    urls: Urls,
+    agent: Agent,
+    conforms_to: str | None,
+    unit: str,
+    name: str,
+) -> EconomicResource:
+    """Open the agent's account of a kind it had none of, unless another transaction
+    just did: two workers crediting the agent at once would otherwise open one each.
+    The agent's row lock (PostgreSQL; SQLite's writers are serial) makes the second wait
+    and then find the first one's account. It is ``FOR NO KEY UPDATE``, which rows
+    referring to the agent (inserted earlier in the same transactions) do not conflict
+    with: a plain ``FOR UPDATE`` would deadlock two such transactions."""
+    await session.execute(
+        select(Agent.id).where(Agent.id == agent.id).with_for_update(key_share=True)
+    )
+    found = await _account(session, agent, conforms_to, unit)
+    if found is not None:
+        return found
     return await _new_resource(session, urls, agent, conforms_to, unit, name)
 
 
@@ -258,7 +281,7 @@ async def _side_resource(
     else:
         found = await _account(session, owner, flow.conforms_to, unit)
         if found is None and await _spec_is_mutual_credit(session, flow.conforms_to):
-            found = await _new_resource(session, urls, owner, flow.conforms_to, unit, "")
+            found = await _new_account(session, urls, owner, flow.conforms_to, unit, "")
         if found is None:
             raise Problem(
                 422,

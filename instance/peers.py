@@ -2,9 +2,12 @@
 
 Keys live in three places: process memory (a :class:`~federation.KeyCache`), the
 database (shared by every process of the instance) and the key owner's server. A
-lookup tries them in that order. When a signature fails with a cached key, the key is
-fetched again from its server (at most once a minute per key, see the key cache) and
-the database row is replaced, which is how every process learns of a rotated key.
+lookup tries them in that order. When a signature fails with a cached key, the
+database's copy is read again first: another process may have learned the rotated key
+already (from the actor's ``Update``, or by fetching it). Only when the database holds
+the same key is it fetched again from its server (at most once a minute per key and
+process, see the key cache), and the database row is replaced, which is how every
+other process learns of a rotated key.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from federation import (
     FetchError,
@@ -60,7 +64,9 @@ class Peers:
     ) -> None:
         self.db = db
         self.fetcher = fetcher
-        self.keys = KeyCache(self._load_key, refetch_key=self._fetch_key, clock=clock)
+        self.keys = KeyCache(
+            self._load_key, refetch_key=self._fetch_key, reload_key=self._stored_key, clock=clock
+        )
 
     # Keys ---------------------------------------------------------------------------
 
@@ -74,15 +80,17 @@ class Peers:
             )
         return found is not None
 
-    async def _load_key(self, key_id: str) -> RemoteKey:
-        """The database's copy of a key, else its server's."""
+    async def _stored_key(self, key_id: str) -> RemoteKey | None:
+        """The database's copy of a key, if it has one."""
         async with self.db.read() as session:
             row = await session.scalar(select(RemoteKeyRow).where(RemoteKeyRow.key_id == key_id))
-        if row is not None:
-            return RemoteKey(
-                row.key_id, row.owner, load_public_key(row.public_key_pem), row.fetched_at
-            )
-        return await self._fetch_key(key_id)
+        if row is None:
+            return None
+        return RemoteKey(row.key_id, row.owner, load_public_key(row.public_key_pem), row.fetched_at)
+
+    async def _load_key(self, key_id: str) -> RemoteKey:
+        """The database's copy of a key, else its server's."""
+        return await self._stored_key(key_id) or await self._fetch_key(key_id)
 
     async def _fetch_key(self, key_id: str) -> RemoteKey:
         """The key from its server; the database copy is replaced."""
@@ -91,16 +99,25 @@ class Peers:
         return key
 
     async def _store_key(self, key: RemoteKey) -> None:
-        async with self.db.write() as session:
-            row = await session.scalar(
-                select(RemoteKeyRow).where(RemoteKeyRow.key_id == key.key_id)
-            )
-            if row is None:
-                session.add(
-                    RemoteKeyRow(key_id=key.key_id, owner=key.owner, public_key_pem=key.pem)
-                )
-            else:
-                row.owner, row.public_key_pem, row.fetched_at = key.owner, key.pem, utcnow()
+        for attempt in (1, 2):
+            try:
+                async with self.db.write() as session:
+                    row = await session.scalar(
+                        select(RemoteKeyRow).where(RemoteKeyRow.key_id == key.key_id)
+                    )
+                    if row is None:
+                        session.add(
+                            RemoteKeyRow(key_id=key.key_id, owner=key.owner, public_key_pem=key.pem)
+                        )
+                    else:
+                        row.owner, row.public_key_pem = key.owner, key.pem
+                        row.fetched_at = utcnow()
+                return
+            except IntegrityError:
+                # Another process stored it at the same moment (both were sent a first
+                # request by this actor): store over its row.
+                if attempt == 2:
+                    raise
 
     # Actors -------------------------------------------------------------------------
 
@@ -120,16 +137,26 @@ class Peers:
     async def remember_actor(self, document: Mapping[str, Any]) -> RemoteActor:
         """Store (or refresh) an actor document we fetched or were sent by its owner."""
         fields = actor_fields(document)
-        async with self.db.write() as session:
-            row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == fields["uri"]))
-            if row is None:
-                row = RemoteActor(**fields)
-                session.add(row)
-            else:
-                for name, value in fields.items():
-                    setattr(row, name, value)
-                row.fetched_at = utcnow()
-            await self._remember_keys(session, document, fields["uri"])
+        for attempt in (1, 2):
+            try:
+                async with self.db.write() as session:
+                    row = await session.scalar(
+                        select(RemoteActor).where(RemoteActor.uri == fields["uri"])
+                    )
+                    if row is None:
+                        row = RemoteActor(**fields)
+                        session.add(row)
+                    else:
+                        for name, value in fields.items():
+                            setattr(row, name, value)
+                        row.fetched_at = utcnow()
+                    await self._remember_keys(session, document, fields["uri"])
+                break
+            except IntegrityError:
+                # Another process stored the same actor at the same moment: update it.
+                if attempt == 2:
+                    raise
+        assert row is not None
         return row
 
     async def _remember_keys(self, session: Any, document: Mapping[str, Any], uri: str) -> None:

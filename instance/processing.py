@@ -10,10 +10,16 @@ processed again) or none of it.
 A handler raises :class:`Later` when the activity refers to something we do not know
 yet (it is retried for a bounded time) and :class:`Refused` when it must not take
 effect (recorded on the item, with the reason).
+
+Items are claimed with a lease (:mod:`instance.queue`), so several worker processes
+share them. Should two ever hold one item (a lease lapsed while its worker was stalled),
+only the transaction that still finds it ``pending`` commits; the other is rolled back
+(:class:`Superseded`), so an activity's effects are applied exactly once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -53,6 +59,7 @@ __all__ = [
     "Context",
     "Later",
     "Refused",
+    "Superseded",
     "dispatch_key",
     "handles",
     "mentioned",
@@ -139,12 +146,19 @@ async def handler_for(svc: Services, activity: dict[str, Any]) -> Handler | None
     return _HANDLERS.get((kind, target_type)) or _HANDLERS.get((kind, None))
 
 
-async def _mark(session: AsyncSession, item_id: int, state: str, error: str | None) -> None:
-    await session.execute(
+class Superseded(Exception):
+    """Another worker finished this item first (this one's lease had lapsed): the
+    transaction that would have applied it again is rolled back."""
+
+
+async def _mark(session: AsyncSession, item_id: int, state: str, error: str | None) -> bool:
+    """Finish a still pending item; False when it was already finished."""
+    result = await session.execute(
         update(InboxItem)
-        .where(InboxItem.id == item_id)
+        .where(InboxItem.id == item_id, InboxItem.state == "pending")
         .values(state=state, error=error, processed_at=utcnow(), lease_until=None)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def _finish(session: AsyncSession, ctx: Context) -> None:
@@ -179,7 +193,10 @@ async def _finish(session: AsyncSession, ctx: Context) -> None:
     if ctx.verified_by != "local":
         # A validly signed request shows the sender's server is up again.
         await resume_host(session, urlsplit(ctx.signer).netloc.lower())
-    await _mark(session, ctx.item_id, "done", None)
+    # Last, so the row lock it takes (PostgreSQL) is held only until the commit; a
+    # second worker's transaction waits for it here, then finds the item done.
+    if not await _mark(session, ctx.item_id, "done", None):
+        raise Superseded(ctx.activity.get("id"))
 
 
 async def _recipients(session: AsyncSession, ctx: Context) -> set[int]:
@@ -314,7 +331,7 @@ async def _process(svc: Services, item: InboxItem) -> None:
                 delay = timedelta(seconds=min(2 ** (item.attempts + 1), 300))
                 await session.execute(
                     update(InboxItem)
-                    .where(InboxItem.id == item.id)
+                    .where(InboxItem.id == item.id, InboxItem.state == "pending")
                     .values(next_attempt_at=utcnow() + delay, lease_until=None, error=str(exc))
                 )
         return
@@ -330,9 +347,17 @@ async def _process(svc: Services, item: InboxItem) -> None:
 
 
 async def process_due(
-    svc: Services, *, limit: int = 100, pause: Callable[[], Awaitable[None]] | None = None
+    svc: Services,
+    *,
+    limit: int = 100,
+    lanes: int = 1,
+    pause: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
     """Claim and process the inbox items that are due; returns how many were claimed.
+
+    With ``lanes`` > 1, the items of up to that many senders are processed at once, each
+    sender's in the order received. A worker that also sends deliveries shares its event
+    loop with dozens of sends at a time; one lane alone would get a small share of it.
 
     ``pause``, when given, is awaited before the claim and before each item: the
     workers pass :meth:`InboxStore.quiet`, so a burst of incoming activities is
@@ -342,11 +367,30 @@ async def process_due(
         await pause()
     items = await claim(svc.db, InboxItem, limit=limit, lease=LEASE)
     async with Renewing(svc.db, InboxItem, {item.id for item in items}, LEASE) as leases:
-        for item in items:
-            if pause is not None:
-                await pause()
-            await _process_safely(svc, item)
-            leases.finished(item.id)
+
+        async def in_order(batch: list[InboxItem]) -> None:
+            for item in batch:
+                if pause is not None:
+                    await pause()
+                await _process_safely(svc, item)
+                leases.finished(item.id)
+
+        if lanes <= 1:
+            await in_order(items)
+        else:
+            by_sender: dict[str, list[InboxItem]] = {}
+            for item in items:
+                by_sender.setdefault(item.signer, []).append(item)
+            free = asyncio.Semaphore(lanes)
+
+            async def lane(batch: list[InboxItem]) -> None:
+                async with free:
+                    await in_order(batch)
+
+            # A task group: should a lane fail, the others stop too, within the leases.
+            async with asyncio.TaskGroup() as group:
+                for batch in by_sender.values():
+                    group.create_task(lane(batch))
     return len(items)
 
 
@@ -354,6 +398,8 @@ async def _process_safely(svc: Services, item: InboxItem) -> None:
     """Process one item; an unexpected error leaves it to be retried (a few times)."""
     try:
         await _process(svc, item)
+    except Superseded:
+        log.info("%s was processed by another worker meanwhile", item.activity_uri)
     except Exception:
         log.exception("processing %s failed; it will be retried", item.activity_uri)
         async with svc.db.write() as session:
@@ -362,6 +408,6 @@ async def _process_safely(svc: Services, item: InboxItem) -> None:
             else:
                 await session.execute(
                     update(InboxItem)
-                    .where(InboxItem.id == item.id)
+                    .where(InboxItem.id == item.id, InboxItem.state == "pending")
                     .values(lease_until=None, next_attempt_at=utcnow() + timedelta(seconds=30))
                 )

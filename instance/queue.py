@@ -5,12 +5,20 @@ holds it. Claiming sets a lease and counts the attempt, in one transaction; a wo
 that dies lets its lease lapse and the row becomes due again. On PostgreSQL the rows are
 locked with ``FOR UPDATE SKIP LOCKED`` so concurrent workers never claim the same row
 and never wait for each other; SQLite's immediate write transactions serialize claims.
+
+While the work runs, :class:`Renewing` keeps the leases alive; when the work is
+cancelled (the worker was asked to stop) it hands the unfinished rows back at once, so
+another process takes them up without waiting for the lease to run out. A lease can
+still be lost (the database was unreachable for longer than a lease), so the code that
+finishes a row changes it only while it is still ``pending``: of two workers holding
+the same row, one finishes it and the other's result is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -22,6 +30,8 @@ from instance.db import Database
 from instance.models import Delivery, InboxItem, utcnow
 
 __all__ = ["Renewing", "claim"]
+
+log = logging.getLogger("oce.queue")
 
 Row = TypeVar("Row", InboxItem, Delivery)
 
@@ -87,19 +97,50 @@ class Renewing:
             await asyncio.sleep(self.lease.total_seconds() / 3)
             if not self.ids:
                 continue
-            async with self.db.write() as session:
-                await session.execute(
-                    update(self.table)
-                    .where(self.table.id.in_(list(self.ids)), self.table.state == "pending")
-                    .values(lease_until=utcnow() + self.lease)
-                )
+            # A row locked at this moment is being finished (or handed back): skip it
+            # rather than wait, so renewal never deadlocks with the work it keeps alive.
+            held = (
+                select(self.table.id)
+                .where(self.table.id.in_(list(self.ids)), self.table.state == "pending")
+                .with_for_update(skip_locked=True)
+            )
+            try:
+                async with self.db.write() as session:
+                    await session.execute(
+                        update(self.table)
+                        .where(self.table.id.in_(held.scalar_subquery()))
+                        .values(lease_until=utcnow() + self.lease)
+                    )
+            except Exception:
+                # The next round tries again; should the lease lapse meanwhile, another
+                # worker may take a row, and finishing only pending rows keeps it single.
+                log.exception("renewing the leases of %d rows failed", len(self.ids))
+
+    async def release(self) -> None:
+        """Hand the unfinished rows back: due again at once, this attempt not counted."""
+        if not self.ids:
+            return
+        ids, self.ids = list(self.ids), set()
+        async with self.db.write() as session:
+            await session.execute(
+                update(self.table)
+                .where(self.table.id.in_(ids), self.table.state == "pending")
+                .values(lease_until=None, attempts=self.table.attempts - 1)
+            )
+        log.info("handed back %d unfinished %s rows", len(ids), self.table.__tablename__)
 
     async def __aenter__(self) -> Renewing:
         self._task = asyncio.create_task(self._renew(), name="oce-lease-renewal")
         return self
 
-    async def __aexit__(self, *_exc: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+        if exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
+            # Stopping (SIGTERM, server shutdown): do not make others wait a lease out.
+            try:
+                await self.release()
+            except Exception:
+                log.exception("could not hand rows back; their leases will run out")

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import FetchError, NodeInfo, fetch_nodeinfo
@@ -116,18 +117,25 @@ async def _look(svc: Services, host: str, scheme: str) -> None:
         info = await fetch_nodeinfo(svc.peers.fetcher, f"{scheme}://{host}")
     except FetchError as exc:
         log.info("no NodeInfo from %s: %s", host, exc)
-    async with svc.db.write() as session:
-        valueflows = (info is not None and speaks_valueflows(info)) or (
-            await _actors_name_valueflows(session, host)
-        )
-        row = await session.get(RemoteServer, host)
-        if row is None:
-            row = RemoteServer(host=host)
-            session.add(row)
-        row.software = info.software if info else ""
-        row.valueflows = valueflows
-        row.nodeinfo_found = info is not None
-        row.checked_at = utcnow()
+    for attempt in (1, 2):
+        try:
+            async with svc.db.write() as session:
+                valueflows = (info is not None and speaks_valueflows(info)) or (
+                    await _actors_name_valueflows(session, host)
+                )
+                row = await session.get(RemoteServer, host)
+                if row is None:
+                    row = RemoteServer(host=host)
+                    session.add(row)
+                row.software = info.software if info else ""
+                row.valueflows = valueflows
+                row.nodeinfo_found = info is not None
+                row.checked_at = utcnow()
+            break
+        except IntegrityError:
+            # Another process looked at the same host at the same moment: update its row.
+            if attempt == 2:
+                raise
     kind = "ValueFlows" if valueflows else "plain Fediverse"
     log.info("%s runs %s: %s", host, info.software if info else "?", kind)
 

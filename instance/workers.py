@@ -2,7 +2,9 @@
 
 Both loops run inside ``oce serve`` by default (woken at once when this process queued
 work) and in separate ``oce worker`` processes (which also poll, since work queued by a
-web process cannot wake them). Work is shared through the database only.
+web process cannot wake them). Work is shared through the database only: rows are
+claimed with a lease (:mod:`instance.queue`), and stopping a process (:meth:`stop`, on
+SIGTERM) hands back what it had claimed and not finished.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ log = logging.getLogger("oce.workers")
 
 #: How often an idle worker looks for work queued by other processes.
 POLL_SECONDS = 0.5
+#: Senders whose inbox items one process handles at once (see ``process_due``).
+INBOX_LANES = 4
 
 
 async def _loop(name: str, step: Callable[[], Awaitable[int]], wake: asyncio.Event) -> None:
@@ -53,7 +57,9 @@ class Workers:
             asyncio.create_task(
                 _loop(
                     "inbox",
-                    lambda: process_due(self.svc, pause=self.svc.inbox_store.quiet),
+                    lambda: process_due(
+                        self.svc, lanes=INBOX_LANES, pause=self.svc.inbox_store.quiet
+                    ),
                     self.svc.inbox_due,
                 ),
                 name="oce-inbox-processor",

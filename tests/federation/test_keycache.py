@@ -195,3 +195,24 @@ async def test_refresh_uses_the_refetch_function_when_given(rsa_key: rsa.RSAPriv
     assert await cache.refresh("k") is not None
     assert store.calls == ["k"]
     assert server.calls == ["k"]
+
+
+async def test_refresh_takes_a_newer_stored_key_before_the_network(
+    rsa_key: rsa.RSAPrivateKey, other_rsa_key: rsa.RSAPrivateKey
+) -> None:
+    # Another process stored the rotated key: no fetch, and no rate limit on reading it.
+    server = Fetcher(rsa_key)
+    stored: dict[str, RemoteKey] = {}
+
+    async def reload(key_id: str) -> RemoteKey | None:
+        return stored.get(key_id)
+
+    cache = KeyCache(server, reload_key=reload, clock=Clock())
+    await cache.get("k")
+    assert await cache.refresh("k") is None  # the store has nothing newer; rate-limited
+    stored["k"] = RemoteKey("k", "u", other_rsa_key.public_key())
+    fresh = await cache.refresh("k")
+    assert fresh is not None
+    assert fresh.pem == stored["k"].pem
+    assert (await cache.get("k")).pem == stored["k"].pem
+    assert server.calls == ["k"]
