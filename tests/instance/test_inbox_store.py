@@ -77,7 +77,14 @@ async def test_one_batch_tells_new_replayed_and_conflicting_activities_apart(
             store.store(_item(3, b'{"x": 1}')),
             store.store(_item(3, b'{"x": 2}')),
         )
-        assert results == ["duplicate", "conflict", "stored", "duplicate", "stored", "conflict"]
+        assert list(results) == [
+            "duplicate",
+            "conflict",
+            "stored",
+            "duplicate",
+            "stored",
+            "conflict",
+        ]
     finally:
         await store.stop()
         await db.dispose()

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, update
@@ -236,4 +237,4 @@ async def test_concurrent_first_credits_open_one_account(two: tuple[Running, Run
     await asyncio.gather(*(credit(process) for process in two for _ in range(3)))
     async with two[0].services.db.read() as session:
         accounts = (await session.scalars(select(EconomicResource.accounting_quantity))).all()
-    assert accounts == [6]
+    assert accounts == [Decimal(6)]
