@@ -95,3 +95,24 @@ def test_bench_lists_the_benchmarks_it_runs() -> None:
     ).stdout.split()
     assert "fanout" in listed
     assert "vocab_normalize" in listed
+
+
+def test_inbox_ingest_stores_every_accepted_activity() -> None:
+    output = bench("inbox_ingest", "--activities", "200", "--actors", "5", "--concurrency", "16")
+    assert re.search(r"^\s+bare Starlette\s+\d+ activities/s", output, re.M), output
+    databases = 2 if postgres_expected() else 1
+    assert len(re.findall(r"oce serve POST /inbox\s+\d+ activities/s", output)) == databases
+    assert len(re.findall(r"of the baseline \(target ≥ 0\.35: (met|MISSED)\)", output)) == databases
+    stored = re.findall(r"rows in inbox_items: (\d+) of (\d+) accepted \(all stored\)", output)
+    assert len(stored) == databases, output
+    assert all(rows == accepted for rows, accepted in stored)
+
+
+def test_memory_reports_idle_and_after_ingesting() -> None:
+    output = bench(
+        "memory", "--agents", "20", "--activities", "200", "--actors", "5", "--drain-limit", "60"
+    )
+    assert re.search(r"^baseline: bare Starlette under uvicorn, idle: [\d.]+ MiB", output, re.M)
+    for moment in ("idle:", "after 2", "after processing:"):
+        assert re.search(rf"^\s+{moment}.*[\d.]+ MiB", output, re.M), output
+    assert re.search(r"rows in inbox_items: (\d+) of \1 accepted", output), output
