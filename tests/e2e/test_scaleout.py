@@ -3,7 +3,7 @@
 The deployment of docs/scaling.md on one machine: ``oce serve --workers 2`` with
 ``OCE_RUN_WORKERS=0`` and two ``oce worker`` processes, all on one PostgreSQL database,
 federating with a counting peer (``tests/sink.py``, its own process on three ports,
-i.e. three hosts) that verifies the signature of every delivery. About a thousand
+i.e. three hosts) that verifies the signature of every delivery. Over two thousand
 signed activities come in (follows, notes, ledger events) and over two thousand
 deliveries go out while one worker is killed with SIGKILL and another started. Then:
 
@@ -49,7 +49,7 @@ PROVIDERS = 4
 EVENTS_EACH = 100
 NOTES = 8
 #: Notes each follower sends carol.
-NOTES_IN = 2
+NOTES_IN = 8
 #: Within this, or the test fails (the whole test, processes included, stays < 90 s).
 DEADLINE = 80.0
 
