@@ -13,6 +13,7 @@ from federation import (
     OriginError,
     RequestParts,
     SignatureError,
+    Verified,
     verify_signed_request,
 )
 from instance.models import Agent
@@ -20,7 +21,15 @@ from instance.problems import Problem
 from instance.services import Services
 from instance.tokens import authenticate
 
-__all__ = ["client_agent", "reader", "request_parts", "require_owner", "signed_actor"]
+__all__ = [
+    "client_agent",
+    "reader",
+    "request_headers",
+    "request_parts",
+    "require_owner",
+    "signed_actor",
+    "verified_request",
+]
 
 
 async def client_agent(svc: Services, request: Request) -> Agent | None:
@@ -58,7 +67,14 @@ async def require_owner(svc: Services, request: Request, username: str) -> Agent
     return agent
 
 
-def request_parts(svc: Services, request: Request, body: bytes = b"") -> RequestParts:
+def request_headers(request: Request) -> Headers:
+    """The request's headers as received, for signature checks."""
+    return Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw])
+
+
+def request_parts(
+    svc: Services, request: Request, body: bytes = b"", headers: Headers | None = None
+) -> RequestParts:
     """What signature verification reads of a request: method, target as received
     (path and query), the host the sender addressed, headers and the raw body."""
     target = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
@@ -68,12 +84,23 @@ def request_parts(svc: Services, request: Request, body: bytes = b"") -> Request
         method=request.method,
         target=target,
         host=request.headers.get("host", svc.urls.host),
-        headers=Headers(
-            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
-        ),
+        headers=headers if headers is not None else request_headers(request),
         body=body,
         scheme=svc.urls.base.split("://", 1)[0],
     )
+
+
+async def verified_request(svc: Services, parts: RequestParts, *, require_digest: bool) -> Verified:
+    """Verify the request's signature with the key we hold (asking again once when it
+    fails: rotation); a 401 problem naming why when it does not verify."""
+    try:
+        return await verify_signed_request(
+            parts, svc.peers.keys, datetime.now(UTC), require_digest=require_digest
+        )
+    except SignatureError as exc:
+        raise Problem(401, f"signature refused: {exc.reason}", field="signature") from None
+    except (FetchError, KeyFormatError, OriginError) as exc:
+        raise Problem(401, f"cannot get the signing key: {exc}", field="signature") from None
 
 
 async def signed_actor(svc: Services, request: Request) -> str | None:
@@ -85,15 +112,7 @@ async def signed_actor(svc: Services, request: Request) -> str | None:
     parts = request_parts(svc, request)
     if "signature" not in parts.headers and "signature-input" not in parts.headers:
         return None
-    try:
-        verified = await verify_signed_request(
-            parts, svc.peers.keys, datetime.now(UTC), require_digest=False
-        )
-    except SignatureError as exc:
-        raise Problem(401, f"signature refused: {exc.reason}", field="signature") from None
-    except (FetchError, KeyFormatError, OriginError) as exc:
-        raise Problem(401, f"cannot get the signing key: {exc}", field="signature") from None
-    return verified.actor_id
+    return (await verified_request(svc, parts, require_digest=False)).actor_id
 
 
 async def reader(svc: Services, request: Request) -> str | None:

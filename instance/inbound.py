@@ -14,27 +14,22 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from federation import (
-    FetchError,
-    Headers,
-    KeyFormatError,
     OriginError,
-    RequestParts,
     SignatureError,
     Verified,
     actor_id_of,
     check_actor_matches_signer,
     check_same_origin,
     signature_key_id,
-    verify_signed_request,
 )
 from instance.activities import first_type, id_of, object_of
+from instance.auth import request_headers, request_parts, verified_request
 from instance.inbox_store import NewInboxItem
 from instance.problems import Problem
 from instance.services import Services
@@ -78,33 +73,6 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return document
 
 
-def _request_parts(svc: Services, request: Request, headers: Headers, body: bytes) -> RequestParts:
-    raw_path = request.scope.get("raw_path")
-    target = (raw_path or request.url.path.encode()).decode("latin-1")
-    if query := request.scope.get("query_string", b""):
-        target += "?" + query.decode("latin-1")
-    return RequestParts(
-        method=request.method,
-        target=target,
-        host=request.headers.get("host", svc.urls.host),
-        headers=headers,
-        body=body,
-        scheme=svc.urls.base.split("://", 1)[0],
-    )
-
-
-async def _verify(svc: Services, parts: RequestParts) -> Verified:
-    """Verify with the key we hold; on failure its server is asked once more (rotation)."""
-    try:
-        return await verify_signed_request(
-            parts, svc.peers.keys, datetime.now(UTC), require_digest=True
-        )
-    except SignatureError as exc:
-        raise Problem(401, f"signature refused: {exc.reason}", field="signature") from None
-    except (FetchError, KeyFormatError, OriginError) as exc:
-        raise Problem(401, f"cannot get the signing key: {exc}", field="signature") from None
-
-
 def _check_origins(svc: Services, activity: Mapping[str, Any], verified: Verified) -> str:
     try:
         actor = check_actor_matches_signer(activity, verified)
@@ -144,7 +112,7 @@ async def receive_activity(
     if first_type(activity) is None:
         raise Problem(400, "the activity needs a type", field="type")
 
-    headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw])
+    headers = request_headers(request)
     try:
         key_id = signature_key_id(headers)
     except SignatureError as exc:
@@ -157,7 +125,8 @@ async def receive_activity(
         # gone from its server, so acknowledge without fetching or storing anything.
         return Response(status_code=202)
 
-    verified = await _verify(svc, _request_parts(svc, request, headers, body))
+    parts = request_parts(svc, request, body, headers)
+    verified = await verified_request(svc, parts, require_digest=True)
     actor = _check_origins(svc, activity, verified)
     if await svc.blocklist.is_blocked(actor):
         raise Problem(403, "this instance does not accept requests from that domain")
