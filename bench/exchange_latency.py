@@ -31,21 +31,12 @@ from bench.load import percentile
 from bench.servers import free_port, oce_server, sqlite_url
 from instance.agents import create_agent
 from instance.db import Database
-from instance.demo import Agent
+from instance.demo import BREAD, MUTUAL_CREDIT, Agent, kg, one
 from instance.migrate import upgrade
 from instance.tokens import create_token
 
 TARGET_MEDIAN_MS = 200.0
-BREAD = "https://www.wikidata.org/wiki/Q7802"
 STEPS = ("publish", "offer", "accept", "deliver", "pay")
-
-
-def kg(value: str) -> dict[str, str]:
-    return {"hasUnit": "kilogram", "hasNumericalValue": value}
-
-
-def one(value: str) -> dict[str, str]:
-    return {"hasUnit": "one", "hasNumericalValue": value}
 
 
 async def _agent_token(database: str, username: str) -> str:
@@ -188,7 +179,7 @@ async def run(rounds: int) -> None:
                 {
                     "type": "ResourceSpecification",
                     "name": "Coop credit",
-                    "resourceClassifiedAs": ["https://w3id.org/oce/ns#MutualCredit"],
+                    "resourceClassifiedAs": [MUTUAL_CREDIT],
                 }
             )
         )["object"]["id"]

@@ -23,18 +23,18 @@ from typing import Any
 
 import httpx
 
-__all__ = ["Agent", "Scenario", "Step", "run_demo"]
+__all__ = ["BREAD", "MUTUAL_CREDIT", "Agent", "Scenario", "Step", "kg", "one", "run_demo"]
 
 BREAD = "https://www.wikidata.org/wiki/Q7802"
 MUTUAL_CREDIT = "https://w3id.org/oce/ns#MutualCredit"
 AS_JSON = "application/activity+json"
 
 
-def _kg(value: str) -> dict[str, str]:
+def kg(value: str) -> dict[str, str]:
     return {"hasUnit": "kilogram", "hasNumericalValue": value}
 
 
-def _one(value: str) -> dict[str, str]:
+def one(value: str) -> dict[str, str]:
     return {"hasUnit": "one", "hasNumericalValue": value}
 
 
@@ -178,7 +178,7 @@ class Scenario:
                     "action": "raise",
                     "receiver": alice.id,
                     "resourceConformsTo": BREAD,
-                    "resourceQuantity": _kg("50"),
+                    "resourceQuantity": kg("50"),
                 },
             )
         )["object"]["resourceInventoriedAs"]
@@ -196,14 +196,14 @@ class Scenario:
                         "type": "Intent",
                         "action": "transfer",
                         "resourceConformsTo": BREAD,
-                        "resourceQuantity": _kg("5"),
-                        "availableQuantity": _kg("30"),
+                        "resourceQuantity": kg("5"),
+                        "availableQuantity": kg("30"),
                     },
                     "reciprocal": {
                         "type": "Intent",
                         "action": "transfer",
                         "resourceConformsTo": currency,
-                        "resourceQuantity": _one("10"),
+                        "resourceQuantity": one("10"),
                     },
                 },
             )
@@ -218,12 +218,12 @@ class Scenario:
                     "stipulates": {
                         "type": "Commitment",
                         "satisfies": f"{proposal}#primary",
-                        "resourceQuantity": _kg("10"),
+                        "resourceQuantity": kg("10"),
                     },
                     "stipulatesReciprocal": {
                         "type": "Commitment",
                         "satisfies": f"{proposal}#reciprocal",
-                        "resourceQuantity": _one("20"),
+                        "resourceQuantity": one("20"),
                     },
                 },
             },
@@ -244,7 +244,7 @@ class Scenario:
                 "action": "transfer",
                 "resourceInventoriedAs": bread,
                 "receiver": bob.id,
-                "resourceQuantity": _kg("10"),
+                "resourceQuantity": kg("10"),
                 "fulfills": agreement["stipulates"]["id"],
                 "realizationOf": agreement["id"],
             },
@@ -257,7 +257,7 @@ class Scenario:
                 "type": "EconomicEvent",
                 "action": "transfer",
                 "receiver": alice.id,
-                "resourceQuantity": _one("20"),
+                "resourceQuantity": one("20"),
                 "fulfills": agreement["stipulatesReciprocal"]["id"],
                 "reciprocalRealizationOf": agreement["id"],
             },
