@@ -30,9 +30,9 @@ import httpx
 from bench.load import percentile
 from bench.servers import free_port, oce_server, sqlite_url
 from instance.agents import create_agent
-from instance.db import Database
 from instance.demo import BREAD, MUTUAL_CREDIT, Agent, kg, one
-from instance.migrate import upgrade
+from instance.store.db import Database
+from instance.store.migrate import upgrade
 from instance.tokens import create_token
 
 TARGET_MEDIAN_MS = 200.0

@@ -51,10 +51,10 @@ from bench.servers import (
     sqlite_url,
 )
 from bench.sinks import HostCount, Sinks, sinks
-from instance.db import Database
 from instance.delivery import CONCURRENCY
-from instance.migrate import upgrade
-from instance.models import Agent, Delivery, Follow, RemoteActor, Token
+from instance.store.db import Database
+from instance.store.migrate import upgrade
+from instance.store.models import Agent, Delivery, Follow, RemoteActor, Token
 
 TARGET_SECONDS = 10.0
 CHUNK = 2_000

@@ -62,9 +62,9 @@ from bench.servers import (
     sqlite_url,
 )
 from federation.httpsig import sign_request
-from instance.db import Database
-from instance.migrate import upgrade
-from instance.models import Agent, InboxItem
+from instance.store.db import Database
+from instance.store.migrate import upgrade
+from instance.store.models import Agent, InboxItem
 
 TARGET_RATIO = 0.35
 CONTENT_TYPE = "application/activity+json"

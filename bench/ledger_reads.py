@@ -44,9 +44,9 @@ from bench.servers import (
     postgres_reachable,
     sqlite_url,
 )
-from instance.db import Database
-from instance.migrate import upgrade
-from instance.models import Agent, Commitment, EconomicEvent, EconomicResource, Token
+from instance.store.db import Database
+from instance.store.migrate import upgrade
+from instance.store.models import Agent, Commitment, EconomicEvent, EconomicResource, Token
 
 TARGET_P95_MS = 50.0
 KINDS = (

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.keys import generate_ed25519_keypair, generate_rsa_keypair
-from instance.models import Agent, InstanceKey
 from instance.problems import Problem
+from instance.store.models import Agent, InstanceKey
 
 __all__ = [
     "AGENT_KINDS",

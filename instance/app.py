@@ -22,15 +22,15 @@ import instance.handlers  # noqa: F401  (registers the activity handlers)
 from federation import HttpSignatureAuth, SafeFetcher, guarded_transport, load_private_key
 from instance import __version__
 from instance.agents import instance_key
-from instance.db import Database
 from instance.inbox_store import InboxStore
-from instance.migrate import upgrade
 from instance.moderation import Blocklist
 from instance.peers import Peers
 from instance.problems import exception_handlers
 from instance.routes import routes
 from instance.services import Services
 from instance.settings import Settings
+from instance.store.db import Database
+from instance.store.migrate import upgrade
 from instance.urls import Urls
 from instance.workers import Workers
 from vocab import jsontext

@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from federation import FetchError, HttpSignatureAuth, SafeFetcher, load_private_key
 from instance.exchange import agreement_document
-from instance.models import Agent, Agreement, Commitment
 from instance.problems import Problem
 from instance.services import Services
+from instance.store.models import Agent, Agreement, Commitment
 from vocab import jsontext
 
 __all__ = ["AuditReport", "audit", "comparable", "differences", "state_digest"]

@@ -16,9 +16,9 @@ from federation import (
     Verified,
     verify_signed_request,
 )
-from instance.models import Agent
 from instance.problems import Problem
 from instance.services import Services
+from instance.store.models import Agent
 from instance.tokens import authenticate
 
 __all__ = [

@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import PUBLIC, addressees, first_type, id_of, object_of
 from instance.integrity import SIGNED_TYPES, sign
-from instance.models import Agent, StoredObject
 from instance.outbound import now_iso, publish, store_local_object
 from instance.peers import ActorUnavailable
 from instance.problems import Problem
 from instance.references import reference_type
 from instance.servers import learn_servers, recipient_inboxes
 from instance.services import Services
+from instance.store.models import Agent, StoredObject
 from vocab import outgoing_context
 
 log = logging.getLogger("oce.c2s")

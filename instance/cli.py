@@ -23,12 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from instance import __version__
 from instance.agents import create_agent, list_agents, require_agent
 from instance.app import start_services, stop_services
-from instance.db import Database
 from instance.logs import configure_logging
-from instance.migrate import upgrade
 from instance.moderation import block_domain, blocked_domains, unblock_domain
 from instance.problems import Problem
 from instance.settings import Settings, SettingsError, load_settings
+from instance.store.db import Database
+from instance.store.migrate import upgrade
 from instance.tokens import create_token
 from instance.urls import Urls
 from instance.workers import Workers

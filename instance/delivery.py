@@ -1,6 +1,6 @@
 """The delivery worker: claims due deliveries, sends them signed, records what happened.
 
-Each delivery is a row (see :class:`~instance.models.Delivery`). Sends run
+Each delivery is a row (see :class:`~instance.store.models.Delivery`). Sends run
 concurrently, bounded overall and per host; each outcome is recorded as soon as it
 is known, several per transaction. The answer's classification, the retry schedule
 and host pausing are the pure policies of :mod:`federation.delivery` and
@@ -35,16 +35,16 @@ from federation import (
     record_success,
     start_probe,
 )
-from instance.models import Agent, Delivery, InstanceKey, PeerHost, StoredObject, utcnow
-from instance.queue import Renewing, claim
 from instance.services import Services
+from instance.store.models import Agent, Delivery, InstanceKey, PeerHost, StoredObject, utcnow
+from instance.store.queue import Renewing, claim
 
 __all__ = ["CONCURRENCY", "PER_HOST", "DeliveryWorker", "resume_host"]
 
 log = logging.getLogger("oce.delivery")
 
 #: Short, so a crashed worker's deliveries are taken up again within half a minute;
-#: :class:`~instance.queue.Renewing` keeps it alive while the worker is busy.
+#: :class:`~instance.store.queue.Renewing` keeps it alive while the worker is busy.
 LEASE = timedelta(seconds=30)
 REQUEST_TIMEOUT = 20.0
 #: Sends in flight at once, overall and to any one host.

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from instance.models import ResourceSpecification
+from instance.store.models import ResourceSpecification
 from vocab import Intent, Measure, Proposal, canonical_decimal, unit_label
 
 __all__ = [

@@ -20,13 +20,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from instance.models import Agreement as AgreementRow
-from instance.models import Commitment as CommitmentRow
-from instance.models import Intent as IntentRow
-from instance.models import Proposal as ProposalRow
-from instance.models import utcnow
 from instance.negotiation import dumps
 from instance.problems import Problem
+from instance.store.models import Agreement as AgreementRow
+from instance.store.models import Commitment as CommitmentRow
+from instance.store.models import Intent as IntentRow
+from instance.store.models import Proposal as ProposalRow
+from instance.store.models import utcnow
 from instance.urls import Urls
 from vocab import (
     Agreement,

@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import is_public
 from instance.describe import ProposalWords
-from instance.models import Agent, StoredObject, utcnow
 from instance.negotiation import dumps
 from instance.outbound import store_local_object
 from instance.sanitize import clean_html
+from instance.store.models import Agent, StoredObject, utcnow
 from instance.urls import Urls
 from vocab import AS_CONTEXT, VF, Proposal, outgoing_context
 

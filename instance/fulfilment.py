@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.ledger import EventFlow, Origin, apply_effects
-from instance.models import Agreement as AgreementRow
-from instance.models import Commitment as CommitmentRow
-from instance.models import EconomicEvent as EventRow
-from instance.models import utcnow
 from instance.negotiation import dumps
 from instance.problems import Problem
+from instance.store.models import Agreement as AgreementRow
+from instance.store.models import Commitment as CommitmentRow
+from instance.store.models import EconomicEvent as EventRow
+from instance.store.models import utcnow
 from instance.urls import Urls
 from vocab import Commitment, EconomicEvent, Measure, canonical_decimal, get_action
 

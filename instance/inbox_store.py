@@ -20,8 +20,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from instance.db import Database
-from instance.models import InboxItem, utcnow
+from instance.store.db import Database
+from instance.store.models import InboxItem, utcnow
 
 __all__ = ["InboxStore", "NewInboxItem", "StoreResult"]
 

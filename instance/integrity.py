@@ -30,8 +30,8 @@ from federation import (
     proof_of,
     verify_proof,
 )
-from instance.models import Agent
 from instance.peers import Peers
+from instance.store.models import Agent
 from instance.urls import Urls
 from vocab import DATA_INTEGRITY_V1, outgoing_context
 

@@ -22,8 +22,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from instance.models import Agent, EconomicResource, ResourceSpecification, utcnow
 from instance.problems import Problem
+from instance.store.models import Agent, EconomicResource, ResourceSpecification, utcnow
 from instance.urls import Urls
 from vocab import OCE, Action, canonical_decimal
 

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from instance.db import Database
-from instance.models import BlockedDomain
 from instance.problems import Problem
+from instance.store.db import Database
+from instance.store.models import BlockedDomain
 
 __all__ = ["Blocklist", "block_domain", "blocked_domains", "normalize_domain", "unblock_domain"]
 

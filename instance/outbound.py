@@ -21,9 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import PUBLIC, addressees, first_type, id_of, is_public, object_of
-from instance.models import Agent, Delivery, Follow, InboxItem, RemoteActor, StoredObject
 from instance.negotiation import dumps
 from instance.servers import host_of, valueflows_hosts
+from instance.store.models import Agent, Delivery, Follow, InboxItem, RemoteActor, StoredObject
 from instance.urls import Urls
 
 __all__ = ["Outgoing", "answer", "now_iso", "publish", "store_local_object"]

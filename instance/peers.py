@@ -35,10 +35,10 @@ from federation import (
     key_from_document,
     load_public_key,
 )
-from instance.db import Database
-from instance.models import RemoteActor, utcnow
-from instance.models import RemoteKey as RemoteKeyRow
 from instance.problems import Problem
+from instance.store.db import Database
+from instance.store.models import RemoteActor, utcnow
+from instance.store.models import RemoteKey as RemoteKeyRow
 
 __all__ = ["ActorUnavailable", "Peers"]
 

@@ -1,6 +1,6 @@
 """Processing stored inbound activities: a registry of handlers and the worker step.
 
-Each stored :class:`~instance.models.InboxItem` is processed once. Its handler is found
+Each stored :class:`~instance.store.models.InboxItem` is processed once. Its handler is found
 by ``(activity type, object type)`` (then ``(activity type, None)``); unknown activities
 are logged and ignored, never an error. A handler may first do network work (fetch an
 actor) and then applies its effects in :meth:`Context.apply`, the one transaction that
@@ -11,7 +11,7 @@ A handler raises :class:`Later` when the activity refers to something we do not 
 yet (it is retried for a bounded time) and :class:`Refused` when it must not take
 effect (recorded on the item, with the reason).
 
-Items are claimed with a lease (:mod:`instance.queue`), so several worker processes
+Items are claimed with a lease (:mod:`instance.store.queue`), so several worker processes
 share them. Should two ever hold one item (a lease lapsed while its worker was stalled),
 only the transaction that still finds it ``pending`` commits; the other is rolled back
 (:class:`Superseded`), so an activity's effects are applied exactly once.
@@ -36,7 +36,13 @@ from federation import CRYPTOSUITE, ProofError
 from instance.activities import PUBLIC, addressees, first_type, id_of, is_public, object_of
 from instance.delivery import resume_host
 from instance.integrity import verify_peer_object
-from instance.models import (
+from instance.negotiation import dumps
+from instance.peers import ActorUnavailable
+from instance.problems import Problem
+from instance.reading import PLAIN_READABLE, read_activity
+from instance.references import reference_type
+from instance.services import Services
+from instance.store.models import (
     Agent,
     Follow,
     InboxEntry,
@@ -46,13 +52,7 @@ from instance.models import (
     StoredObject,
     utcnow,
 )
-from instance.negotiation import dumps
-from instance.peers import ActorUnavailable
-from instance.problems import Problem
-from instance.queue import Renewing, claim
-from instance.reading import PLAIN_READABLE, read_activity
-from instance.references import reference_type
-from instance.services import Services
+from instance.store.queue import Renewing, claim
 from vocab.errors import VocabError
 
 __all__ = [

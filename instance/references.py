@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from instance.models import (
+from instance.store.models import (
     Agreement,
     Commitment,
     EconomicEvent,

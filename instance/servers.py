@@ -32,8 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import FetchError, NodeInfo, fetch_nodeinfo
 from instance.activities import PUBLIC, addressees
-from instance.models import Agent, Follow, RemoteActor, RemoteServer, utcnow
 from instance.services import Services
+from instance.store.models import Agent, Follow, RemoteActor, RemoteServer, utcnow
 from vocab import OCE_CONTEXT_PATH, VF
 from vocab.namespaces import VF_LEGACY
 

@@ -11,8 +11,8 @@ import httpx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 
-from instance.db import Database
 from instance.settings import Settings
+from instance.store.db import Database
 from instance.urls import Urls
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from federation import FetchError
 from instance.ledger import MUTUAL_CREDIT
-from instance.models import ResourceSpecification
 from instance.services import Services
+from instance.store.models import ResourceSpecification
 from vocab import ResourceSpecification as SpecObject
 from vocab import VocabError, read
 

@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from instance.models import Agent, Token
+from instance.store.models import Agent, Token
 
 __all__ = ["authenticate", "create_token"]
 

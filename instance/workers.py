@@ -3,7 +3,7 @@
 Both loops run inside ``oce serve`` by default (woken at once when this process queued
 work) and in separate ``oce worker`` processes (which also poll, since work queued by a
 web process cannot wake them). Work is shared through the database only: rows are
-claimed with a lease (:mod:`instance.queue`), and stopping a process (:meth:`stop`, on
+claimed with a lease (:mod:`instance.store.queue`), and stopping a process (:meth:`stop`, on
 SIGTERM) hands back what it had claimed and not finished.
 """
 

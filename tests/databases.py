@@ -15,8 +15,8 @@ from pathlib import Path
 
 import asyncpg
 
-from instance.db import create_engine
-from instance.migrate import upgrade
+from instance.store.db import create_engine
+from instance.store.migrate import upgrade
 
 POSTGRES_URL = os.environ.get(
     "OCE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -11,10 +11,10 @@ from instance.agents import get_agent
 from instance.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.fulfilment import record_direct_commitment
 from instance.ledger import MUTUAL_CREDIT
-from instance.models import Agent, ResourceSpecification
-from instance.models import Commitment as CommitmentRow
 from instance.problems import Problem
 from instance.processing import Context, Refused, handles
+from instance.store.models import Agent, ResourceSpecification
+from instance.store.models import Commitment as CommitmentRow
 from instance.urls import Urls
 from instance.vfdocs import client_document, typed
 from vocab import Commitment, to_json

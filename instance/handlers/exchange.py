@@ -24,14 +24,14 @@ from instance.exchange import (
     record_finalized,
     store_proposal,
 )
-from instance.models import Agent
-from instance.models import Agreement as AgreementRow
-from instance.models import Proposal as ProposalRow
 from instance.negotiation import dumps
 from instance.outbound import answer
 from instance.problems import Problem
 from instance.processing import Context, Refused, handles
 from instance.services import Services
+from instance.store.models import Agent
+from instance.store.models import Agreement as AgreementRow
+from instance.store.models import Proposal as ProposalRow
 from instance.vfdocs import client_document, typed
 from vocab import (
     Agreement,

@@ -27,14 +27,14 @@ from instance.fediverse import (
     proposal_note,
     save_note,
 )
-from instance.models import Intent as IntentRow
-from instance.models import Proposal as ProposalRow
-from instance.models import utcnow
 from instance.negotiation import dumps
 from instance.problems import Problem
 from instance.processing import Context, Refused, handles
 from instance.sanitize import clean_html
 from instance.services import Services
+from instance.store.models import Intent as IntentRow
+from instance.store.models import Proposal as ProposalRow
+from instance.store.models import utcnow
 from instance.vfdocs import client_document, typed
 from vocab import Intent, Measure, Proposal, VocabError, canonical_decimal, to_json
 

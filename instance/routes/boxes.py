@@ -14,9 +14,9 @@ from instance.auth import client_agent, require_owner
 from instance.c2s import post_to_outbox
 from instance.collections import collection_response
 from instance.inbound import parse_json_object, read_body, receive_activity
-from instance.models import InboxEntry, StoredObject
 from instance.negotiation import activity_response
 from instance.services import services
+from instance.store.models import InboxEntry, StoredObject
 
 __all__ = ["routes"]
 

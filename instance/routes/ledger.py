@@ -24,7 +24,11 @@ from instance.collections import collection_response
 from instance.exchange import agreement_document, commitment_json, intents_of, proposal_document
 from instance.fulfilment import event_document
 from instance.ledger import MUTUAL_CREDIT
-from instance.models import (
+from instance.negotiation import activity_response, negotiate
+from instance.pages import proposal_page
+from instance.problems import Problem
+from instance.services import Services, services
+from instance.store.models import (
     Agent,
     Agreement,
     Commitment,
@@ -33,10 +37,6 @@ from instance.models import (
     Proposal,
     ResourceSpecification,
 )
-from instance.negotiation import activity_response, negotiate
-from instance.pages import proposal_page
-from instance.problems import Problem
-from instance.services import Services, services
 from vocab import Measure, outgoing_context
 
 __all__ = ["resource_json", "routes"]

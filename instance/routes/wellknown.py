@@ -9,9 +9,9 @@ from starlette.routing import Route
 
 from instance import __version__
 from instance.agents import count_agents, get_agent
-from instance.models import StoredObject
 from instance.problems import Problem
 from instance.services import services
+from instance.store.models import StoredObject
 from vocab import OCE_CONTEXT_PATH, oce_context_document
 
 __all__ = ["routes"]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from instance.db import Database
-from instance.models import Agent, Follow
+from instance.store.db import Database
+from instance.store.models import Agent, Follow
 from tests.browser.accessibility import audit
 from tests.browser.browsing import BROWSER_TESTS, PageAt
 from tests.databases import SqliteFactory

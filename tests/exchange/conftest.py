@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from instance.agents import create_agent
-from instance.models import (
+from instance.store.models import (
     Agreement,
     Commitment,
     EconomicEvent,

@@ -9,8 +9,8 @@ from sqlalchemy import update
 
 from instance.agents import get_agent
 from instance.audit import audit
-from instance.models import Commitment
 from instance.problems import Problem
+from instance.store.models import Commitment
 from tests.exchange.conftest import Pair, client
 from tests.exchange.steps import agreed, kg
 

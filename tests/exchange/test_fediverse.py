@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from instance.models import Proposal, RemoteServer
+from instance.store.models import Proposal, RemoteServer
 from tests.exchange.conftest import BREAD, Pair
 
 

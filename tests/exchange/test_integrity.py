@@ -18,9 +18,9 @@ from federation import (
 )
 from federation.proofs import verify_proof
 from instance.agents import get_agent
-from instance.db import Database
 from instance.integrity import sign
-from instance.models import EconomicEvent, InboxItem
+from instance.store.db import Database
+from instance.store.models import EconomicEvent, InboxItem
 from instance.urls import Urls
 from tests.exchange.conftest import Pair, activity, deliver
 from tests.exchange.steps import agreed, kg

@@ -6,7 +6,7 @@ from typing import TypedDict, Unpack
 import pytest
 
 from instance.agents import create_agent
-from instance.models import Agent
+from instance.store.models import Agent
 from tests.harness import Running, make_settings, running
 
 

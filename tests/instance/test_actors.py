@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from instance.models import Follow
+from instance.store.models import Follow
 from tests.harness import Running
 from tests.instance.conftest import add_agent
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance import moderation
-from instance.db import Database
 from instance.moderation import Blocklist, block_domain
+from instance.store.db import Database
 
 
 async def test_concurrent_lookups_share_one_read(

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from instance.db import Database
-from instance.models import Token
+from instance.store.db import Database
+from instance.store.models import Token
 from tests.processes import oce, serving
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from instance.db import Database
-from instance.migrate import current_revision, head_revision
-from instance.models import Agent
+from instance.store.db import Database
+from instance.store.migrate import current_revision, head_revision
+from instance.store.models import Agent
 
 
 async def test_sqlite_runs_wal_full_sync_with_foreign_keys(sqlite_url: str) -> None:

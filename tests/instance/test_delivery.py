@@ -15,8 +15,8 @@ from starlette.routing import Route
 
 from instance.agents import get_agent
 from instance.delivery import DeliveryWorker
-from instance.models import Delivery, Follow, RemoteActor, StoredObject, utcnow
 from instance.outbound import publish
+from instance.store.models import Delivery, Follow, RemoteActor, StoredObject, utcnow
 from instance.tokens import create_token
 from tests.harness import Network, Running, make_settings, running
 from tests.instance.conftest import add_agent

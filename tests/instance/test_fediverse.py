@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from instance.agents import get_agent
-from instance.models import Delivery, RemoteServer
+from instance.store.models import Delivery, RemoteServer
 from instance.tokens import create_token
 from tests import mastodon
 from tests.fakepeer import AS, FakePeer, PeerActor, signed_post

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from instance.agents import create_agent, get_agent
-from instance.models import Follow, InboxItem, RemoteActor, RemoteKey
 from instance.moderation import block_domain
 from instance.peers import Peers
+from instance.store.models import Follow, InboxItem, RemoteActor, RemoteKey
 from instance.tokens import create_token
 from tests.fakepeer import AS, FakePeer, PeerActor, signed_post
 from tests.harness import Network, Running, make_settings, running

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import event, func, select
 
-from instance.db import Database
 from instance.inbox_store import InboxStore, NewInboxItem
-from instance.models import InboxItem, utcnow
 from instance.moderation import Blocklist
+from instance.store.db import Database
+from instance.store.models import InboxItem, utcnow
 
 
 def _item(n: int, body: bytes | None = None) -> NewInboxItem:

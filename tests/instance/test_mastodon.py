@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from federation import generate_rsa_keypair, load_private_key
 from instance.agents import get_agent
-from instance.models import Follow, InboxItem, RemoteActor, RemoteKey, StoredObject
+from instance.store.models import Follow, InboxItem, RemoteActor, RemoteKey, StoredObject
 from instance.tokens import create_token
 from tests import mastodon
 from tests.fakepeer import FakePeer, PeerActor

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from instance.agents import get_agent
-from instance.models import Follow, InboxItem, Proposal
+from instance.store.models import Follow, InboxItem, Proposal
 from instance.tokens import create_token
 from tests.fakepeer import AS, FakePeer, PeerActor, signed_post
 from tests.harness import Network, Running, make_settings, running

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from instance.agents import get_agent
-from instance.models import Delivery, PeerHost, utcnow
 from instance.moderation import block_domain
+from instance.store.models import Delivery, PeerHost, utcnow
 from instance.tokens import create_token
 from tests.fakepeer import AS, FakePeer, signed_post
 from tests.harness import Network, Running, make_settings, running

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from federation import generate_rsa_keypair, load_private_key, sign_request
-from instance.models import InboxItem
+from instance.store.models import InboxItem
 from tests.harness import make_settings, running
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from instance.models.base import Base, utcnow
+from instance.store.models.base import Base, utcnow
 
 __all__ = ["Agent", "InstanceKey", "Token"]
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from instance.models.base import Base, utcnow
+from instance.store.models.base import Base, utcnow
 
 __all__ = ["RemoteServer"]
 

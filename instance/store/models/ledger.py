@@ -12,8 +12,8 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from instance.models.base import Base, utcnow
-from instance.models.social import URI
+from instance.store.models.base import Base, utcnow
+from instance.store.models.social import URI
 
 __all__ = ["EconomicEvent", "EconomicResource", "ResourceSpecification"]
 

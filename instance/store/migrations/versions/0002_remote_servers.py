@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import instance.models.base
+import instance.store.models.base
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -25,7 +25,9 @@ def upgrade() -> None:
         sa.Column("software", sa.String(length=64), nullable=False),
         sa.Column("valueflows", sa.Boolean(), nullable=False),
         sa.Column("nodeinfo_found", sa.Boolean(), nullable=False),
-        sa.Column("checked_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "checked_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("host", name=op.f("pk_remote_servers")),
     )
 

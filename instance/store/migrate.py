@@ -1,4 +1,4 @@
-"""Apply the Alembic migrations in ``instance/migrations`` to a database.
+"""Apply the Alembic migrations in ``instance/store/migrations`` to a database.
 
 ``oce migrate`` and ``oce serve`` both call :func:`upgrade`. On PostgreSQL an
 advisory lock makes concurrent starts (several web processes and workers) take turns,

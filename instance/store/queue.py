@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 from sqlalchemy import or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from instance.db import Database
-from instance.models import Delivery, InboxItem, utcnow
+from instance.store.db import Database
+from instance.store.models import Delivery, InboxItem, utcnow
 
 __all__ = ["Renewing", "claim"]
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from instance.models.base import Base, utcnow
-from instance.models.social import URI
+from instance.store.models.base import Base, utcnow
+from instance.store.models.social import URI
 
 __all__ = ["InboxEntry", "StoredObject"]
 

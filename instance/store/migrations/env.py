@@ -1,10 +1,10 @@
-"""Alembic environment: runs on the connection :mod:`instance.migrate` hands over."""
+"""Alembic environment: runs on the connection :mod:`instance.store.migrate` hands over."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from instance.models import Base
+from instance.store.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from instance.models.base import Base, utcnow
+from instance.store.models.base import Base, utcnow
 
 __all__ = ["BlockedDomain", "Follow", "RemoteActor", "RemoteKey"]
 

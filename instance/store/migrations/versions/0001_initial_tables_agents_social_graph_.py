@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import instance.models.base
+import instance.store.models.base
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -30,7 +30,9 @@ def upgrade() -> None:
         sa.Column("manually_approves_followers", sa.Boolean(), nullable=False),
         sa.Column("private_key_pem", sa.Text(), nullable=False),
         sa.Column("public_key_pem", sa.Text(), nullable=False),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
         sa.UniqueConstraint("username", name=op.f("uq_agents_username")),
     )
@@ -45,9 +47,15 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("agreed_at", instance.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "agreed_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "finished_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agreements")),
         sa.UniqueConstraint("offer_uri", name=op.f("uq_agreements_offer_uri")),
         sa.UniqueConstraint("uri", name=op.f("uq_agreements_uri")),
@@ -64,7 +72,9 @@ def upgrade() -> None:
     op.create_table(
         "blocked_domains",
         sa.Column("domain", sa.String(length=255), nullable=False),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("domain", name=op.f("pk_blocked_domains")),
     )
     op.create_table(
@@ -78,21 +88,29 @@ def upgrade() -> None:
         sa.Column("to_resource_inventoried_as", sa.String(length=2048), nullable=True),
         sa.Column("resource_conforms_to", sa.String(length=2048), nullable=True),
         sa.Column("resource_unit", sa.String(length=64), nullable=True),
-        sa.Column("resource_quantity", instance.models.base.DecimalText(length=64), nullable=True),
+        sa.Column(
+            "resource_quantity", instance.store.models.base.DecimalText(length=64), nullable=True
+        ),
         sa.Column("effort_unit", sa.String(length=64), nullable=True),
-        sa.Column("effort_quantity", instance.models.base.DecimalText(length=64), nullable=True),
+        sa.Column(
+            "effort_quantity", instance.store.models.base.DecimalText(length=64), nullable=True
+        ),
         sa.Column("fulfills", sa.String(length=2048), nullable=True),
         sa.Column("realization_of", sa.String(length=2048), nullable=True),
         sa.Column("corrects", sa.String(length=2048), nullable=True),
         sa.Column(
-            "has_point_in_time", instance.models.base.UTCDateTime(timezone=True), nullable=True
+            "has_point_in_time",
+            instance.store.models.base.UTCDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("acknowledged", sa.Boolean(), nullable=False),
         sa.Column("signer", sa.String(length=2048), nullable=False),
         sa.Column("verified_by", sa.String(length=64), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_economic_events")),
         sa.UniqueConstraint("uri", name=op.f("uq_economic_events_uri")),
     )
@@ -106,7 +124,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("private_key_pem", sa.Text(), nullable=False),
         sa.Column("public_key_pem", sa.Text(), nullable=False),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_instance_keys")),
     )
     op.create_table(
@@ -114,12 +134,14 @@ def upgrade() -> None:
         sa.Column("host", sa.String(length=255), nullable=False),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
         sa.Column(
-            "first_failure_at", instance.models.base.UTCDateTime(timezone=True), nullable=True
+            "first_failure_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=True
         ),
-        sa.Column("paused_until", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "paused_until", instance.store.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("probe_interval_seconds", sa.Integer(), nullable=True),
         sa.Column(
-            "last_success_at", instance.models.base.UTCDateTime(timezone=True), nullable=True
+            "last_success_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=True
         ),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("host", name=op.f("pk_peer_hosts")),
@@ -137,7 +159,9 @@ def upgrade() -> None:
         sa.Column("url", sa.String(length=2048), nullable=True),
         sa.Column("followers", sa.String(length=2048), nullable=True),
         sa.Column("document", sa.Text(), nullable=False),
-        sa.Column("fetched_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "fetched_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_remote_actors")),
         sa.UniqueConstraint("uri", name=op.f("uq_remote_actors_uri")),
     )
@@ -150,7 +174,9 @@ def upgrade() -> None:
         sa.Column("key_id", sa.String(length=2048), nullable=False),
         sa.Column("owner", sa.String(length=2048), nullable=False),
         sa.Column("public_key_pem", sa.Text(), nullable=False),
-        sa.Column("fetched_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "fetched_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_remote_keys")),
         sa.UniqueConstraint("key_id", name=op.f("uq_remote_keys_key_id")),
     )
@@ -171,13 +197,17 @@ def upgrade() -> None:
         sa.Column("satisfies", sa.String(length=2048), nullable=True),
         sa.Column("effort", sa.Boolean(), nullable=False),
         sa.Column("unit", sa.String(length=64), nullable=False),
-        sa.Column("quantity", instance.models.base.DecimalText(length=64), nullable=False),
-        sa.Column("fulfilled", instance.models.base.DecimalText(length=64), nullable=False),
+        sa.Column("quantity", instance.store.models.base.DecimalText(length=64), nullable=False),
+        sa.Column("fulfilled", instance.store.models.base.DecimalText(length=64), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("due", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due", instance.store.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "finished_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.ForeignKeyConstraint(
             ["agreement_id"],
             ["agreements.id"],
@@ -203,13 +233,19 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=500), nullable=False),
         sa.Column("unit", sa.String(length=64), nullable=False),
         sa.Column(
-            "accounting_quantity", instance.models.base.DecimalText(length=64), nullable=False
+            "accounting_quantity", instance.store.models.base.DecimalText(length=64), nullable=False
         ),
-        sa.Column("onhand_quantity", instance.models.base.DecimalText(length=64), nullable=False),
+        sa.Column(
+            "onhand_quantity", instance.store.models.base.DecimalText(length=64), nullable=False
+        ),
         sa.Column("current_location", sa.String(length=2048), nullable=True),
         sa.Column("mutual_credit", sa.Boolean(), nullable=False),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.ForeignKeyConstraint(
             ["agent_id"],
             ["agents.id"],
@@ -233,7 +269,9 @@ def upgrade() -> None:
         sa.Column("follower_agent_id", sa.Integer(), nullable=True),
         sa.Column("followee_agent_id", sa.Integer(), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.ForeignKeyConstraint(
             ["followee_agent_id"],
             ["agents.id"],
@@ -271,15 +309,21 @@ def upgrade() -> None:
         sa.Column("signer", sa.String(length=2048), nullable=False),
         sa.Column("verified_by", sa.String(length=64), nullable=False),
         sa.Column("recipient_agent_id", sa.Integer(), nullable=True),
-        sa.Column("received_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "received_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column(
-            "next_attempt_at", instance.models.base.UTCDateTime(timezone=True), nullable=False
+            "next_attempt_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
         ),
-        sa.Column("lease_until", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "lease_until", instance.store.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("processed_at", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "processed_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.ForeignKeyConstraint(
             ["recipient_agent_id"],
             ["agents.id"],
@@ -303,8 +347,12 @@ def upgrade() -> None:
         sa.Column("object_uri", sa.String(length=2048), nullable=True),
         sa.Column("public", sa.Boolean(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("published", instance.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "published", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "deleted_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.ForeignKeyConstraint(
             ["agent_id"], ["agents.id"], name=op.f("fk_objects_agent_id_agents"), ondelete="CASCADE"
         ),
@@ -328,8 +376,12 @@ def upgrade() -> None:
         sa.Column("public", sa.Boolean(), nullable=False),
         sa.Column("name", sa.String(length=500), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.ForeignKeyConstraint(
             ["agent_id"],
             ["agents.id"],
@@ -351,7 +403,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=500), nullable=False),
         sa.Column("default_unit", sa.String(length=64), nullable=True),
         sa.Column("mutual_credit", sa.Boolean(), nullable=False),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.ForeignKeyConstraint(
             ["agent_id"],
             ["agents.id"],
@@ -367,8 +421,12 @@ def upgrade() -> None:
         sa.Column("agent_id", sa.Integer(), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("label", sa.String(length=100), nullable=False),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_used_at", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "last_used_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.ForeignKeyConstraint(
             ["agent_id"], ["agents.id"], name=op.f("fk_tokens_agent_id_agents"), ondelete="CASCADE"
         ),
@@ -388,13 +446,17 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column(
-            "next_attempt_at", instance.models.base.UTCDateTime(timezone=True), nullable=False
+            "next_attempt_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
         ),
-        sa.Column("lease_until", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "lease_until", instance.store.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("done_at", instance.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("done_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["object_id"],
             ["objects.id"],
@@ -419,7 +481,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("agent_id", sa.Integer(), nullable=False),
         sa.Column("object_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", instance.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", instance.store.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.ForeignKeyConstraint(
             ["agent_id"],
             ["agents.id"],
@@ -447,8 +511,8 @@ def upgrade() -> None:
         sa.Column("resource_conforms_to", sa.String(length=2048), nullable=True),
         sa.Column("effort", sa.Boolean(), nullable=False),
         sa.Column("unit", sa.String(length=64), nullable=False),
-        sa.Column("quantity", instance.models.base.DecimalText(length=64), nullable=False),
-        sa.Column("available", instance.models.base.DecimalText(length=64), nullable=True),
+        sa.Column("quantity", instance.store.models.base.DecimalText(length=64), nullable=False),
+        sa.Column("available", instance.store.models.base.DecimalText(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["proposal_id"],
             ["proposals.id"],
