@@ -22,7 +22,7 @@ import instance.handlers  # noqa: F401  (registers the activity handlers)
 from federation import HttpSignatureAuth, SafeFetcher, guarded_transport, load_private_key
 from instance import __version__
 from instance.agents import instance_key
-from instance.inbox_store import InboxStore
+from instance.inbox.store import InboxStore
 from instance.moderation import Blocklist
 from instance.peers import Peers
 from instance.problems import exception_handlers

@@ -16,7 +16,7 @@ from instance.store.db import Database
 from instance.urls import Urls
 
 if TYPE_CHECKING:
-    from instance.inbox_store import InboxStore
+    from instance.inbox.store import InboxStore
     from instance.moderation import Blocklist
     from instance.peers import Peers
 

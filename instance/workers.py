@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from instance.delivery import DeliveryWorker
-from instance.processing import process_due
+from instance.inbox.processing import process_due
 from instance.services import Services
 
 __all__ = ["Workers"]

@@ -10,9 +10,9 @@ from instance.activities import PUBLIC, id_of, object_of
 from instance.agents import get_agent
 from instance.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.fulfilment import record_direct_commitment
+from instance.inbox.processing import Context, Refused, handles
 from instance.ledger import MUTUAL_CREDIT
 from instance.problems import Problem
-from instance.processing import Context, Refused, handles
 from instance.store.models import Agent, ResourceSpecification
 from instance.store.models import Commitment as CommitmentRow
 from instance.urls import Urls

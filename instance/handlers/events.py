@@ -13,9 +13,9 @@ from instance.activities import id_of, object_of
 from instance.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.fulfilment import EventPlan, accept_claimed, apply_event, plan_event
 from instance.handlers.commitments import agent_of
+from instance.inbox.processing import Context, Refused, handles
 from instance.outbound import answer, now_iso, publish
 from instance.problems import Problem
-from instance.processing import Context, Refused, handles
 from instance.services import Services
 from instance.specs import ensure_specification
 from instance.store.models import Agreement as AgreementRow

@@ -24,10 +24,10 @@ from instance.exchange import (
     record_finalized,
     store_proposal,
 )
+from instance.inbox.processing import Context, Refused, handles
 from instance.negotiation import dumps
 from instance.outbound import answer
 from instance.problems import Problem
-from instance.processing import Context, Refused, handles
 from instance.services import Services
 from instance.store.models import Agent
 from instance.store.models import Agreement as AgreementRow

@@ -27,9 +27,9 @@ from instance.fediverse import (
     proposal_note,
     save_note,
 )
+from instance.inbox.processing import Context, Refused, handles
 from instance.negotiation import dumps
 from instance.problems import Problem
-from instance.processing import Context, Refused, handles
 from instance.sanitize import clean_html
 from instance.services import Services
 from instance.store.models import Intent as IntentRow

@@ -13,7 +13,7 @@ from instance.agents import require_agent
 from instance.auth import client_agent, require_owner
 from instance.c2s import post_to_outbox
 from instance.collections import collection_response
-from instance.inbound import parse_json_object, read_body, receive_activity
+from instance.inbox.receive import parse_json_object, read_body, receive_activity
 from instance.negotiation import activity_response
 from instance.services import services
 from instance.store.models import InboxEntry, StoredObject

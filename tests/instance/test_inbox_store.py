@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import event, func, select
 
-from instance.inbox_store import InboxStore, NewInboxItem
+from instance.inbox.store import InboxStore, NewInboxItem
 from instance.moderation import Blocklist
 from instance.store.db import Database
 from instance.store.models import InboxItem, utcnow

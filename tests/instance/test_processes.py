@@ -20,10 +20,10 @@ from starlette.types import Receive, Scope, Send
 
 from instance import moderation
 from instance.agents import get_agent
+from instance.inbox.processing import LEASE, _process_safely, process_due
 from instance.ledger import resource_for
 from instance.moderation import block_domain
 from instance.peers import Peers
-from instance.processing import LEASE, _process_safely, process_due
 from instance.store.models import Delivery, EconomicResource, Follow, InboxItem, utcnow
 from instance.store.queue import claim
 from tests.fakepeer import AS, FakePeer, PeerActor, signed_post

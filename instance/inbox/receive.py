@@ -3,7 +3,7 @@
 1. body size (413), 2. strict bounded JSON (400), 3. signature (401),
 4. blocked domain (403), 5. origins (403), 6. durable storage, then 202.
 
-Processing happens afterwards, in the background (:mod:`instance.processing`). A
+Processing happens afterwards, in the background (:mod:`instance.inbox.processing`). A
 blocked domain is refused as soon as its key id is read: we never fetch anything from
 a blocked domain, not even the key that would let us check its signature.
 """
@@ -30,7 +30,7 @@ from federation import (
 )
 from instance.activities import first_type, id_of, object_of
 from instance.auth import request_headers, request_parts, verified_request
-from instance.inbox_store import NewInboxItem
+from instance.inbox.store import NewInboxItem
 from instance.problems import Problem
 from instance.services import Services
 from vocab import jsontext
