@@ -51,7 +51,7 @@ from bench.servers import (
     sqlite_url,
 )
 from bench.sinks import HostCount, Sinks, sinks
-from instance.delivery import CONCURRENCY
+from instance.outbox.delivery import CONCURRENCY
 from instance.store.db import Database
 from instance.store.migrate import upgrade
 from instance.store.models import Agent, Delivery, Follow, RemoteActor, Token

@@ -2,7 +2,7 @@
 
 Everything here reads a typed :class:`vocab.Proposal` (so a page, a new post and an
 edited post say the same) and the names of resource kinds we know; it writes plain
-text, which the templates and :mod:`instance.fediverse` escape.
+text, which the templates and :mod:`instance.outbox.fediverse` escape.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 
 from instance.describe import ProposalWords, describe_proposal, resource_labels
 from instance.exchange import intents_of, proposal_document
-from instance.fediverse import note_id
+from instance.outbox.fediverse import note_id
 from instance.sanitize import clean_html
 from instance.services import Services
 from instance.store.models import Agent, Intent, Proposal, StoredObject

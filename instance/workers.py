@@ -14,8 +14,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from instance.delivery import DeliveryWorker
 from instance.inbox.processing import process_due
+from instance.outbox.delivery import DeliveryWorker
 from instance.services import Services
 
 __all__ = ["Workers"]

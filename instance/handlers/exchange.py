@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import FetchError, OriginError, check_same_origin
 from instance.activities import addressees, id_of, object_of
 from instance.agents import get_agent
-from instance.c2s import Posted, Submission, outbox_handler
 from instance.exchange import (
     OfferRefused,
     check_offer,
@@ -26,13 +25,14 @@ from instance.exchange import (
 )
 from instance.inbox.processing import Context, Refused, handles
 from instance.negotiation import dumps
-from instance.outbound import answer
+from instance.outbox.c2s import Posted, Submission, outbox_handler
+from instance.outbox.publish import answer
+from instance.outbox.vfdocs import client_document, typed
 from instance.problems import Problem
 from instance.services import Services
 from instance.store.models import Agent
 from instance.store.models import Agreement as AgreementRow
 from instance.store.models import Proposal as ProposalRow
-from instance.vfdocs import client_document, typed
 from vocab import (
     Agreement,
     Proposal,

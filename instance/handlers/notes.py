@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import first_type, id_of, is_public, object_of
-from instance.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.inbox.processing import Context, Refused, handles
 from instance.negotiation import dumps
+from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.problems import Problem
 from instance.sanitize import clean_html
 from instance.store.models import StoredObject, utcnow

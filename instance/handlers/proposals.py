@@ -2,7 +2,7 @@
 
 Each change goes out twice over: as the ValueFlows activity (``Create``, ``Update``,
 ``Delete`` of the Proposal) to servers that speak ValueFlows and to local agents, and as
-the same activity on the proposal's Note to every other server (:mod:`instance.fediverse`,
+the same activity on the proposal's Note to every other server (:mod:`instance.outbox.fediverse`,
 docs/mastodon.md).
 """
 
@@ -17,25 +17,25 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import PUBLIC, id_of, object_of
-from instance.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.describe import describe_proposal, resource_labels
 from instance.exchange import intents_of, store_proposal
-from instance.fediverse import (
+from instance.inbox.processing import Context, Refused, handles
+from instance.negotiation import dumps
+from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
+from instance.outbox.fediverse import (
     delete_note,
     note_tombstone,
     plain_activity,
     proposal_note,
     save_note,
 )
-from instance.inbox.processing import Context, Refused, handles
-from instance.negotiation import dumps
+from instance.outbox.vfdocs import client_document, typed
 from instance.problems import Problem
 from instance.sanitize import clean_html
 from instance.services import Services
 from instance.store.models import Intent as IntentRow
 from instance.store.models import Proposal as ProposalRow
 from instance.store.models import utcnow
-from instance.vfdocs import client_document, typed
 from vocab import Intent, Measure, Proposal, VocabError, canonical_decimal, to_json
 
 __all__ = ["withdraw_remote_proposal"]
@@ -166,7 +166,7 @@ async def post_edit_proposal(sub: Submission) -> Posted:
     """An agent edits its open proposal: its texts, and what is still available.
 
     Servers that speak ValueFlows get ``Update{Proposal}``; the others ``Update`` of the
-    proposal's Note (:mod:`instance.fediverse`).
+    proposal's Note (:mod:`instance.outbox.fediverse`).
     """
     activity = client_document(sub)
     changes = object_of(activity)

@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import first_type, id_of, object_of
 from instance.agents import get_agent
-from instance.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.handlers.notes import delete_remote_object
 from instance.inbox.processing import Context, Refused, handles
-from instance.outbound import now_iso, publish
+from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
+from instance.outbox.publish import now_iso, publish
+from instance.outbox.servers import learn_servers
 from instance.peers import ActorUnavailable
 from instance.problems import Problem
-from instance.servers import learn_servers
 from instance.store.models import Agent, Follow
 
 log = logging.getLogger("oce.social")

@@ -14,8 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from instance.agents import get_agent
-from instance.delivery import DeliveryWorker
-from instance.outbound import publish
+from instance.outbox.delivery import DeliveryWorker
+from instance.outbox.publish import publish
 from instance.store.models import Delivery, Follow, RemoteActor, StoredObject, utcnow
 from instance.tokens import create_token
 from tests.harness import Network, Running, make_settings, running

@@ -11,8 +11,8 @@ import pytest
 
 from federation import NodeInfo
 from instance.describe import describe_proposal, location_words
-from instance.fediverse import note_html, proposal_note
-from instance.servers import names_valueflows, speaks_valueflows
+from instance.outbox.fediverse import note_html, proposal_note
+from instance.outbox.servers import names_valueflows, speaks_valueflows
 from vocab import Proposal, parse_object
 
 P = "https://coop.example/proposals/1"

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import PUBLIC, addressees, first_type, id_of, is_public, object_of
 from instance.negotiation import dumps
-from instance.servers import host_of, valueflows_hosts
+from instance.outbox.servers import host_of, valueflows_hosts
 from instance.store.models import Agent, Delivery, Follow, InboxItem, RemoteActor, StoredObject
 from instance.urls import Urls
 
@@ -119,8 +119,8 @@ async def publish(
 
     ``plain`` is the same news for servers that do not speak ValueFlows: the ``Create``,
     ``Update`` or ``Delete`` of the Note that stands for a proposal there
-    (:mod:`instance.fediverse`). Then inboxes on hosts known to speak ValueFlows
-    (:func:`instance.servers.valueflows_hosts`) and local agents get ``activity``, and
+    (:mod:`instance.outbox.fediverse`). Then inboxes on hosts known to speak ValueFlows
+    (:func:`instance.outbox.servers.valueflows_hosts`) and local agents get ``activity``, and
     every other inbox gets ``plain`` instead: each inbox gets exactly one of the two.
     Both are stored (and listed in the outbox).
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from instance.c2s import Submission
+from instance.outbox.c2s import Submission
 from instance.problems import Problem
 from vocab import ASObject, VocabError, normalize, outgoing_context, parse_object
 

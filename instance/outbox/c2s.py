@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import PUBLIC, addressees, first_type, id_of, object_of
 from instance.integrity import SIGNED_TYPES, sign
-from instance.outbound import now_iso, publish, store_local_object
+from instance.outbox.publish import now_iso, publish, store_local_object
+from instance.outbox.servers import learn_servers, recipient_inboxes
 from instance.peers import ActorUnavailable
 from instance.problems import Problem
 from instance.references import reference_type
-from instance.servers import learn_servers, recipient_inboxes
 from instance.services import Services
 from instance.store.models import Agent, StoredObject
 from vocab import outgoing_context
@@ -66,7 +66,7 @@ class Posted:
     #: (e.g. with the id of a resource it created); a Problem it raises undoes it all.
     effects: Callable[[AsyncSession], Awaitable[None]] | None = None
     #: The same news for servers that do not speak ValueFlows (the Create, Update or
-    #: Delete of a proposal's Note, see :mod:`instance.fediverse`): they get this
+    #: Delete of a proposal's Note, see :mod:`instance.outbox.fediverse`): they get this
     #: instead of ``activity``.
     plain: dict[str, Any] | None = None
 

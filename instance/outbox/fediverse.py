@@ -10,7 +10,7 @@ FEP-0837 links proposals), so a reader that knows ValueFlows can find it.
 
 A new proposal goes out as ``Create{Note}``, an edit as ``Update{Note}`` and a
 withdrawal as ``Delete`` of the Note, each only to servers that do not speak ValueFlows
-(:mod:`instance.servers` decides; :func:`instance.outbound.publish` delivers).
+(:mod:`instance.outbox.servers` decides; :func:`instance.outbox.publish.publish` delivers).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from instance.activities import is_public
 from instance.describe import ProposalWords
 from instance.negotiation import dumps
-from instance.outbound import store_local_object
+from instance.outbox.publish import store_local_object
 from instance.sanitize import clean_html
 from instance.store.models import Agent, StoredObject, utcnow
 from instance.urls import Urls

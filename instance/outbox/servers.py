@@ -1,7 +1,7 @@
 """Which servers speak ValueFlows: they get our Proposals, every other server a Note.
 
 Mastodon and most Fediverse software show only a few object types, so a proposal
-reaches them as a ``Note`` that describes it (:mod:`instance.fediverse`), while a
+reaches them as a ``Note`` that describes it (:mod:`instance.outbox.fediverse`), while a
 ValueFlows-aware server (another oce) gets the ``Proposal`` itself and no Note. The
 choice is made per host we deliver to, so each shared inbox gets exactly one of them:
 
