@@ -137,7 +137,7 @@ async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
-    from instance.audit import audit
+    from instance.ledger.audit import audit
 
     svc = await start_services(settings)
     try:
@@ -159,7 +159,7 @@ async def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_proof_verify(settings: Settings, args: argparse.Namespace) -> int:
     from federation import ProofError
-    from instance.integrity import proof_key_id, verify_anywhere
+    from instance.ledger.integrity import proof_key_id, verify_anywhere
     from vocab import JsonError, jsontext
 
     try:

@@ -6,7 +6,7 @@ import html
 from typing import Any
 from urllib.parse import urlsplit
 
-from instance.integrity import assertion_methods
+from instance.ledger.integrity import assertion_methods
 from instance.store.models import Agent, InstanceKey
 from instance.urls import Urls
 from vocab import MULTIKEY_V1, oce_context_url

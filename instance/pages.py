@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, Response
 
 from instance.describe import ProposalWords, describe_proposal, resource_labels
-from instance.exchange import intents_of, proposal_document
+from instance.ledger.exchange import intents_of, proposal_document
 from instance.outbox.fediverse import note_id
 from instance.sanitize import clean_html
 from instance.services import Services

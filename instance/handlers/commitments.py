@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import OriginError, check_same_origin
 from instance.activities import PUBLIC, id_of, object_of
 from instance.agents import get_agent
-from instance.fulfilment import record_direct_commitment
 from instance.inbox.processing import Context, Refused, handles
-from instance.ledger import MUTUAL_CREDIT
+from instance.ledger.fulfilment import record_direct_commitment
+from instance.ledger.resources import MUTUAL_CREDIT
 from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.outbox.vfdocs import client_document, typed
 from instance.problems import Problem

@@ -10,15 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import OriginError, check_same_origin
 from instance.activities import id_of, object_of
-from instance.fulfilment import EventPlan, accept_claimed, apply_event, plan_event
 from instance.handlers.commitments import agent_of
 from instance.inbox.processing import Context, Refused, handles
+from instance.ledger.fulfilment import EventPlan, accept_claimed, apply_event, plan_event
+from instance.ledger.specs import ensure_specification
 from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.outbox.publish import answer, now_iso, publish
 from instance.outbox.vfdocs import client_document, typed
 from instance.problems import Problem
 from instance.services import Services
-from instance.specs import ensure_specification
 from instance.store.models import Agreement as AgreementRow
 from instance.store.models import Commitment as CommitmentRow
 from instance.store.models import EconomicEvent as EventRow

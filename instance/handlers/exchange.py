@@ -16,14 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import FetchError, OriginError, check_same_origin
 from instance.activities import addressees, id_of, object_of
 from instance.agents import get_agent
-from instance.exchange import (
+from instance.inbox.processing import Context, Refused, handles
+from instance.ledger.exchange import (
     OfferRefused,
     check_offer,
     finalize,
     record_finalized,
     store_proposal,
 )
-from instance.inbox.processing import Context, Refused, handles
 from instance.negotiation import dumps
 from instance.outbox.c2s import Posted, Submission, outbox_handler
 from instance.outbox.publish import answer

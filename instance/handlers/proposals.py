@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import PUBLIC, id_of, object_of
 from instance.describe import describe_proposal, resource_labels
-from instance.exchange import intents_of, store_proposal
 from instance.inbox.processing import Context, Refused, handles
+from instance.ledger.exchange import intents_of, store_proposal
 from instance.negotiation import dumps
 from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.outbox.fediverse import (

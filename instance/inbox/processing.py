@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import CRYPTOSUITE, ProofError
 from instance.activities import PUBLIC, addressees, first_type, id_of, is_public, object_of
 from instance.inbox.reading import PLAIN_READABLE, read_activity
-from instance.integrity import verify_peer_object
+from instance.ledger.integrity import verify_peer_object
 from instance.negotiation import dumps
 from instance.outbox.delivery import resume_host
 from instance.peers import ActorUnavailable

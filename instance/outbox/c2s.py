@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import PUBLIC, addressees, first_type, id_of, object_of
-from instance.integrity import SIGNED_TYPES, sign
+from instance.ledger.integrity import SIGNED_TYPES, sign
 from instance.outbox.publish import now_iso, publish, store_local_object
 from instance.outbox.servers import learn_servers, recipient_inboxes
 from instance.peers import ActorUnavailable

@@ -21,9 +21,14 @@ from starlette.routing import Route
 
 from instance.auth import reader, require_owner
 from instance.collections import collection_response
-from instance.exchange import agreement_document, commitment_json, intents_of, proposal_document
-from instance.fulfilment import event_document
-from instance.ledger import MUTUAL_CREDIT
+from instance.ledger.exchange import (
+    agreement_document,
+    commitment_json,
+    intents_of,
+    proposal_document,
+)
+from instance.ledger.fulfilment import event_document
+from instance.ledger.resources import MUTUAL_CREDIT
 from instance.negotiation import activity_response, negotiate
 from instance.pages import proposal_page
 from instance.problems import Problem

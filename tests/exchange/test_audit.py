@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from instance.agents import get_agent
-from instance.audit import audit
+from instance.ledger.audit import audit
 from instance.problems import Problem
 from instance.store.models import Commitment
 from tests.exchange.conftest import Pair, client

@@ -18,7 +18,7 @@ from federation import (
 )
 from federation.proofs import verify_proof
 from instance.agents import get_agent
-from instance.integrity import sign
+from instance.ledger.integrity import sign
 from instance.store.db import Database
 from instance.store.models import EconomicEvent, InboxItem
 from instance.urls import Urls

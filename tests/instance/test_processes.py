@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 from instance import moderation
 from instance.agents import get_agent
 from instance.inbox.processing import LEASE, _process_safely, process_due
-from instance.ledger import resource_for
+from instance.ledger.resources import resource_for
 from instance.moderation import block_domain
 from instance.peers import Peers
 from instance.store.models import Delivery, EconomicResource, Follow, InboxItem, utcnow

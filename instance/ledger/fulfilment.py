@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from instance.ledger import EventFlow, Origin, apply_effects
+from instance.ledger.resources import EventFlow, Origin, apply_effects
 from instance.negotiation import dumps
 from instance.problems import Problem
 from instance.store.models import Agreement as AgreementRow

@@ -13,7 +13,7 @@ import logging
 from sqlalchemy import select
 
 from federation import FetchError
-from instance.ledger import MUTUAL_CREDIT
+from instance.ledger.resources import MUTUAL_CREDIT
 from instance.services import Services
 from instance.store.models import ResourceSpecification
 from vocab import ResourceSpecification as SpecObject

@@ -21,7 +21,7 @@ import rfc8785
 from sqlalchemy import select
 
 from federation import FetchError, HttpSignatureAuth, SafeFetcher, load_private_key
-from instance.exchange import agreement_document
+from instance.ledger.exchange import agreement_document
 from instance.problems import Problem
 from instance.services import Services
 from instance.store.models import Agent, Agreement, Commitment
