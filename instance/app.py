@@ -26,12 +26,12 @@ from instance.inbox.store import InboxStore
 from instance.moderation import Blocklist
 from instance.peers import Peers
 from instance.problems import exception_handlers
-from instance.routes import routes
 from instance.services import Services
 from instance.settings import Settings
 from instance.store.db import Database
 from instance.store.migrate import upgrade
 from instance.urls import Urls
+from instance.web.routes import routes
 from instance.workers import Workers
 from vocab import jsontext
 
@@ -107,7 +107,7 @@ def create_app(
             await workers.stop()
             await stop_services(svc)
 
-    static = StaticFiles(packages=[("instance", "static")])
+    static = StaticFiles(packages=[("instance.web", "static")])
     return Starlette(
         routes=[*routes(), Mount("/static", app=static, name="static")],
         exception_handlers=exception_handlers,

@@ -25,7 +25,7 @@ __all__ = ["Services", "services", "templates_environment"]
 
 def templates_environment() -> Environment:
     return Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        loader=FileSystemLoader(Path(__file__).parent / "web" / "templates"),
         autoescape=select_autoescape(default=True),
         enable_async=False,
     )

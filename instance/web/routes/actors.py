@@ -10,12 +10,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from instance.agents import instance_key, list_agents, require_agent
-from instance.collections import collection_response
-from instance.documents import agent_document, instance_actor_document, summary_html
 from instance.negotiation import activity_response, negotiate
-from instance.pages import agent_proposals, render_page
 from instance.services import services
 from instance.store.models import Agent, Follow
+from instance.web.collections import collection_response
+from instance.web.documents import agent_document, instance_actor_document, summary_html
+from instance.web.pages import agent_proposals, render_page
 
 __all__ = ["routes"]
 

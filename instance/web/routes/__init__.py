@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from instance.routes import actors, boxes, ledger, objects, wellknown
+from instance.web.routes import actors, boxes, ledger, objects, wellknown
 
 __all__ = ["routes"]
 

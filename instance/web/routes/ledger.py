@@ -20,7 +20,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from instance.auth import reader, require_owner
-from instance.collections import collection_response
 from instance.ledger.exchange import (
     agreement_document,
     commitment_json,
@@ -30,7 +29,6 @@ from instance.ledger.exchange import (
 from instance.ledger.fulfilment import event_document
 from instance.ledger.resources import MUTUAL_CREDIT
 from instance.negotiation import activity_response, negotiate
-from instance.pages import proposal_page
 from instance.problems import Problem
 from instance.services import Services, services
 from instance.store.models import (
@@ -42,6 +40,8 @@ from instance.store.models import (
     Proposal,
     ResourceSpecification,
 )
+from instance.web.collections import collection_response
+from instance.web.pages import proposal_page
 from vocab import Measure, outgoing_context
 
 __all__ = ["resource_json", "routes"]

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from instance.negotiation import activity_response, negotiate
-from instance.pages import render_page
 from instance.problems import Problem
 from instance.services import services
+from instance.web.pages import render_page
 
 __all__ = ["PAGE_SIZE", "collection_page", "collection_response"]
 

@@ -12,10 +12,10 @@ from starlette.routing import Route
 from instance.activities import addressees
 from instance.auth import client_agent
 from instance.negotiation import activity_response, negotiate
-from instance.pages import stored_page
 from instance.problems import Problem
 from instance.services import Services, services
 from instance.store.models import StoredObject
+from instance.web.pages import stored_page
 
 __all__ = ["routes"]
 

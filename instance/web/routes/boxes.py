@@ -11,12 +11,12 @@ from starlette.routing import Route
 
 from instance.agents import require_agent
 from instance.auth import client_agent, require_owner
-from instance.collections import collection_response
 from instance.inbox.receive import parse_json_object, read_body, receive_activity
 from instance.negotiation import activity_response
 from instance.outbox.c2s import post_to_outbox
 from instance.services import services
 from instance.store.models import InboxEntry, StoredObject
+from instance.web.collections import collection_response
 
 __all__ = ["routes"]
 
