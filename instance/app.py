@@ -45,7 +45,11 @@ async def start_services(
 ) -> Services:
     """Open the database (migrating it), the HTTP client, the instance key and the
     inbox writer. Workers are started separately (:func:`start_workers`)."""
-    db = Database.from_url(settings.database_url)
+    db = Database.from_url(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        strict=settings.strict_sessions,
+    )
     await upgrade(db.engine)
     try:
         async with db.write() as session:
