@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 import instance.handlers  # noqa: F401  (registers the activity handlers)
 from federation import HttpSignatureAuth, SafeFetcher, guarded_transport, load_private_key
@@ -31,6 +32,7 @@ from instance.settings import Settings
 from instance.store.db import Database
 from instance.store.migrate import upgrade
 from instance.urls import Urls
+from instance.web.headers import SecurityHeaders
 from instance.web.routes import routes
 from instance.workers import Workers
 from vocab import jsontext
@@ -45,7 +47,11 @@ async def start_services(
 ) -> Services:
     """Open the database (migrating it), the HTTP client, the instance key and the
     inbox writer. Workers are started separately (:func:`start_workers`)."""
-    db = Database.from_url(settings.database_url)
+    db = Database.from_url(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        strict=settings.strict_sessions,
+    )
     await upgrade(db.engine)
     try:
         async with db.write() as session:
@@ -86,6 +92,14 @@ async def stop_services(svc: Services) -> None:
     await svc.db.dispose()
 
 
+class _App(Starlette):
+    """Starlette with :class:`SecurityHeaders` outside everything else, so that error
+    pages answered by its outermost middleware (a 500) carry the headers too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_app(
     settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> Starlette:
@@ -108,7 +122,7 @@ def create_app(
             await stop_services(svc)
 
     static = StaticFiles(packages=[("instance.web", "static")])
-    return Starlette(
+    return _App(
         routes=[*routes(), Mount("/static", app=static, name="static")],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

@@ -19,10 +19,11 @@ from federation import (
 from instance.problems import Problem
 from instance.services import Services
 from instance.store.models import Agent
-from instance.tokens import authenticate
+from instance.tokens import READ, WRITE, authenticate, touch_token
 
 __all__ = [
     "client_agent",
+    "needed_scope",
     "reader",
     "request_headers",
     "request_parts",
@@ -32,8 +33,24 @@ __all__ = [
 ]
 
 
+#: Methods that only read; a request with any other method writes, and its token
+#: needs the ``write`` scope.
+_READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def needed_scope(request: Request) -> str:
+    """The scope a token needs for ``request``: ``read`` to read, ``write`` to change."""
+    return READ if request.method in _READING_METHODS else WRITE
+
+
 async def client_agent(svc: Services, request: Request) -> Agent | None:
-    """The agent whose token the request carries; None without one; 401 for a bad one."""
+    """The agent whose token the request carries; None without one.
+
+    401 for a token that is unknown, revoked or expired; 403 for one without the scope
+    the request needs (:func:`needed_scope`). Call it before opening the session that
+    serves the request: it uses one of its own (and, at most once a minute per token,
+    a short write that records when the token was last used).
+    """
     header = request.headers.get("authorization")
     if header is None:
         return None
@@ -41,15 +58,21 @@ async def client_agent(svc: Services, request: Request) -> Agent | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "expected Authorization: Bearer <token>", field="authorization")
     async with svc.db.read() as session:
-        agent = await authenticate(session, token.strip())
-    if agent is None:
+        grant = await authenticate(session, token.strip())
+    scope = needed_scope(request)
+    if scope not in grant.scopes:
+        have = " and ".join(sorted(grant.scopes))
         raise Problem(
-            401,
-            "the token is not valid",
+            403,
+            f"this token has the {have} scope only; {request.method} {request.url.path} "
+            f"needs the {scope} scope",
             field="authorization",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
         )
-    return agent
+    if grant.needs_touch:
+        async with svc.db.write() as session:
+            await touch_token(session, grant.token_id)
+    return grant.agent
 
 
 async def require_owner(svc: Services, request: Request, username: str) -> Agent:

@@ -14,6 +14,7 @@ import sys
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,15 @@ from instance.problems import Problem
 from instance.settings import Settings, SettingsError, load_settings
 from instance.store.db import Database
 from instance.store.migrate import upgrade
-from instance.tokens import create_token
+from instance.store.models import Agent, utcnow
+from instance.tokens import (
+    SCOPES,
+    create_token,
+    list_tokens,
+    parse_lifetime,
+    revoke_token,
+    token_state,
+)
 from instance.urls import Urls
 from instance.workers import Workers
 
@@ -88,10 +97,58 @@ async def cmd_agent_list(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
+    scopes = args.scope or SCOPES
+    lifetime = parse_lifetime(args.expires) if args.expires else None
     async with _session(settings, write=True) as session:
         agent = await require_agent(session, args.username)
-        token = await create_token(session, agent, args.label or "")
+        expires_at = utcnow() + lifetime if lifetime else None
+        token = await create_token(
+            session, agent, args.label or "", scopes=scopes, expires_at=expires_at
+        )
+    # Only the token on standard output (scripts take it from there); what it allows, on
+    # standard error.
     _out(token)
+    until = f"until {_when(expires_at)}" if expires_at else "until revoked"
+    print(f"scope {' '.join(s for s in SCOPES if s in scopes)}, valid {until}", file=sys.stderr)
+    return 0
+
+
+def _when(moment: datetime | None, never: str = "never") -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}" if moment else never
+
+
+async def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
+    async with _session(settings, write=False) as session:
+        agent = await require_agent(session, args.username)
+        tokens = await list_tokens(session, agent)
+    if not tokens:
+        print(f"{agent.username} has no tokens: make one with `oce token create`", file=sys.stderr)
+        return 0
+    now = utcnow()
+    _out("id\tstate\tscope\tcreated\tlast used\texpires\tlabel")
+    for row in tokens:
+        _out(
+            "\t".join(
+                (
+                    str(row.id),
+                    token_state(row, now),
+                    row.scope,
+                    _when(row.created_at),
+                    _when(row.last_used_at),
+                    _when(row.expires_at),
+                    row.label,
+                )
+            )
+        )
+    return 0
+
+
+async def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    async with _session(settings, write=True) as session:
+        row = await revoke_token(session, args.id)
+        owner = await session.get(Agent, row.agent_id)
+    name = owner.username if owner else "?"
+    _out(f"revoked token {row.id} of {name}: every process refuses it from now on")
     return 0
 
 
@@ -309,7 +366,25 @@ def _parser() -> argparse.ArgumentParser:
     token_create = token.add_parser("create", help="print a new bearer token for an agent")
     token_create.add_argument("username")
     token_create.add_argument("--label", help="a note saying what the token is for")
+    token_create.add_argument(
+        "--scope",
+        action="append",
+        choices=SCOPES,
+        help="what it may do: read (GET) or write (post to the outbox); repeat for both, "
+        "the default",
+    )
+    token_create.add_argument(
+        "--expires", metavar="DURATION", help="lifetime such as 90m, 12h, 30d or 2w (default: none)"
+    )
     token_create.set_defaults(handler=cmd_token_create)
+    token_list = token.add_parser(
+        "list", help="an agent's tokens: state, scope, when made, last used and expiring"
+    )
+    token_list.add_argument("username")
+    token_list.set_defaults(handler=cmd_token_list)
+    token_revoke = token.add_parser("revoke", help="revoke a token (by its id from token list)")
+    token_revoke.add_argument("id", type=int)
+    token_revoke.set_defaults(handler=cmd_token_revoke)
     return parser
 
 

@@ -46,6 +46,13 @@ class Settings:
     max_body_bytes: int = 1_048_576
     instance_name: str = "oce"
     log_level: str = "info"
+    #: Connections in each process's database pool (twice that on PostgreSQL, with
+    #: its overflow).
+    database_pool_size: int = 10
+    #: Refuse a database session to a task that already holds one (instance.store.db).
+    #: About a microsecond a session (a session itself costs over 100), so it stays on
+    #: in production too.
+    strict_sessions: bool = True
 
     @property
     def host_name(self) -> str:
@@ -141,6 +148,8 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "max_body_bytes": _parse_positive,
     "instance_name": _parse_name,
     "log_level": _parse_log_level,
+    "database_pool_size": _parse_positive,
+    "strict_sessions": _parse_bool,
 }
 
 

@@ -76,6 +76,9 @@ class Running:
 
 
 def make_settings(database_url: str, base_url: str = "https://a.test", **extra: Any) -> Settings:
+    """Settings of an in-process instance. Nested database sessions are refused (on
+    by default, and said here so tests keep checking it if that default ever changes)."""
+    extra.setdefault("strict_sessions", True)
     return Settings(base_url=base_url, database_url=database_url, run_workers=False, **extra)
 
 

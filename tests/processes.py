@@ -130,6 +130,8 @@ def instance_env(base_url: str, database_url: str, **extra: str) -> dict[str, st
         "OCE_PORT": port,
         "OCE_ALLOW_PRIVATE_NETWORK": "1",
         "OCE_LOG_LEVEL": "info",
+        # A task asking for a second database session fails loudly (instance.store.db).
+        "OCE_STRICT_SESSIONS": "1",
         **extra,
     }
 

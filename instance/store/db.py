@@ -11,13 +11,28 @@ transactions already serialize writers).
 Domain functions take an :class:`~sqlalchemy.ext.asyncio.AsyncSession` and never
 commit it; the caller decides the transaction with :meth:`Database.read` or
 :meth:`Database.write`.
+
+**One session per task, never held while waiting.** A task that holds a session and
+then asks for a second one (directly, or by authenticating, fetching or writing inside
+the block) holds a pooled connection while it waits for another: enough such requests
+at once take every connection, and then all of them, the inbox processor and the
+delivery worker wait for the pool until it times out. So :meth:`Database.read` and
+:meth:`Database.write` note the session a task holds in a context variable and refuse
+(:class:`NestedSession`) to open another while it is set. The check (a few frame
+lookups and a context variable: about 1 µs, where a session costs 100 µs or more) is
+on unless ``strict=False`` (the ``OCE_STRICT_SESSIONS`` setting): a
+refused nesting is one failed request with an error naming both places, where the
+nesting itself would stall the whole instance under load.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +47,37 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-__all__ = ["Database", "create_engine"]
+__all__ = ["Database", "NestedSession", "create_engine"]
 
 _WRITE = "oce_write"
 #: How long a SQLite writer waits for the write lock before giving up.
 BUSY_TIMEOUT_SECONDS = 30
+
+
+class NestedSession(RuntimeError):
+    """A task asked for a database session while it already holds one."""
+
+
+#: Where the session the current task holds was opened (None: it holds none). Tasks
+#: started inside a session block inherit it, and are refused sessions too: the block
+#: usually waits for them.
+Held = tuple[str, str, int, str]
+_HELD: ContextVar[Held | None] = ContextVar("oce_session_held", default=None)
+_PASSED_THROUGH = (__file__, contextlib.__file__)
+
+
+def _caller(kind: str) -> Held:
+    """``(kind, file, line, function)`` of the code that asked for a session: the first
+    frame outside this module and contextlib. Frame walking only; formatted on refusal."""
+    frame = sys._getframe(2)
+    while frame.f_back is not None and frame.f_code.co_filename in _PASSED_THROUGH:
+        frame = frame.f_back
+    return kind, frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name
+
+
+def _where(held: Held) -> str:
+    kind, filename, line, function = held
+    return f"a {kind} session at {filename}:{line} in {function}"
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -60,7 +101,11 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine for ``database_url`` with oce's connection settings applied."""
+    """An async engine for ``database_url`` with oce's connection settings applied.
+
+    The pool holds ``pool_size`` connections (twice that on PostgreSQL, counting its
+    overflow); a task waits for one at most the pool's timeout (30 s).
+    """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -77,8 +122,10 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
 class Database:
     """The engine plus the two session factories every request and worker uses."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, strict: bool = True) -> None:
         self.engine = engine
+        #: Refuse a session to a task that holds one already (see the module docstring).
+        self.strict = strict
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._reader = async_sessionmaker(engine, expire_on_commit=False)
         self._writer = async_sessionmaker(
@@ -87,14 +134,31 @@ class Database:
         self._write_turn = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
-    def from_url(cls, database_url: str, **kwargs: Any) -> Database:
-        return cls(create_engine(database_url, **kwargs))
+    def from_url(cls, database_url: str, *, strict: bool = True, **kwargs: Any) -> Database:
+        return cls(create_engine(database_url, **kwargs), strict=strict)
+
+    def _enter(self, kind: str) -> Token[Held | None] | None:
+        """Mark the current task as holding a session; refuse it a second one."""
+        if not self.strict:
+            return None
+        asked = _caller(kind)
+        if (held := _HELD.get()) is not None:
+            raise NestedSession(
+                f"{_where(asked)} was asked for while this task holds {_where(held)}: close "
+                "one before opening the other (authenticate and fetch before or after it)"
+            )
+        return _HELD.set(asked)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for reading; rolled back at the end (it should write nothing)."""
-        async with self._reader() as session:
-            yield session
+        token = self._enter("read")
+        try:
+            async with self._reader() as session:
+                yield session
+        finally:
+            if token is not None:
+                _HELD.reset(token)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -106,8 +170,13 @@ class Database:
         100 ms, long after the lock is free. Other processes still meet the busy
         timeout, and waiting here is bounded the same way.
         """
-        async with self.write_turn(), self._writer() as session, session.begin():
-            yield session
+        token = self._enter("write")
+        try:
+            async with self.write_turn(), self._writer() as session, session.begin():
+                yield session
+        finally:
+            if token is not None:
+                _HELD.reset(token)
 
     @asynccontextmanager
     async def write_turn(self) -> AsyncIterator[None]:

@@ -195,14 +195,20 @@ class Pages:
         self.visits: list[Visit] = []
         self.contexts: list[BrowserContext] = []
 
-    async def open(self, url: str, *, color_scheme: ColorScheme = "light") -> Visit:
+    async def open(
+        self, url: str, *, color_scheme: ColorScheme = "light", bypass_csp: bool = False
+    ) -> Visit:
         """Load ``url`` as a visitor would and return the :class:`Visit`.
 
         The page is loaded completely (the ``load`` event) and its icon asked for
         before this returns; a request to another origin fails the visit at once.
+        ``bypass_csp`` ignores the page's Content-Security-Policy: only for testing this
+        harness with faults the policy would (rightly) stop before the harness sees them.
         """
         # Service workers would make requests the recorder does not see; pages need none.
-        context = await self.browser.new_context(color_scheme=color_scheme, service_workers="block")
+        context = await self.browser.new_context(
+            color_scheme=color_scheme, service_workers="block", bypass_csp=bypass_csp
+        )
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
         self.contexts.append(context)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, text
 
-from instance.store.db import Database
+from instance.store.db import Database, NestedSession
 from instance.store.migrate import current_revision, head_revision
 from instance.store.models import Agent
 
@@ -64,5 +66,40 @@ async def test_times_come_back_timezone_aware(database_url: str) -> None:
             stored = await session.scalar(select(Agent).where(Agent.username == "x"))
             assert stored is not None
             assert stored.created_at.utcoffset() == timedelta(0)
+    finally:
+        await db.dispose()
+
+
+async def test_a_task_holding_a_session_is_refused_a_second(database_url: str) -> None:
+    db = Database.from_url(database_url, pool_size=1)
+    try:
+        async with db.read() as session:
+            await session.execute(text("SELECT 1"))
+            with pytest.raises(NestedSession) as refused:
+                async with db.write():
+                    pass
+        # Both places are named: where the second was asked for, and the one held.
+        message = str(refused.value)
+        assert message.count("test_database.py") == 2
+        assert "a write session at" in message
+        assert "holds a read session at" in message
+        # One after the other is fine, and so is one per task at the same time.
+        async with db.write() as session:
+            await session.execute(text("SELECT 1"))
+
+        async def one() -> None:
+            async with db.read() as session:
+                await session.execute(text("SELECT 1"))
+
+        await asyncio.gather(one(), one(), one())
+    finally:
+        await db.dispose()
+
+
+async def test_the_check_can_be_turned_off(sqlite_url: str) -> None:
+    db = Database.from_url(sqlite_url, pool_size=2, strict=False)
+    try:
+        async with db.read(), db.read() as inner:
+            assert await inner.scalar(text("SELECT 1")) == 1
     finally:
         await db.dispose()

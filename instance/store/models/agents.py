@@ -48,7 +48,12 @@ class InstanceKey(Base):
 
 
 class Token(Base):
-    """A bearer token for an agent's client. Only its SHA-256 digest is stored."""
+    """A bearer token for an agent's client. Only its SHA-256 digest is stored.
+
+    A revoked token keeps its row (so its owner can still see it was revoked); an
+    expired one too. OAuth clients (to come) get tokens of their own here, marked
+    with their ``client_id``.
+    """
 
     __tablename__ = "tokens"
 
@@ -56,5 +61,12 @@ class Token(Base):
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(100), default="")
+    #: What it may do, OAuth-style: space-separated scopes (``read write``).
+    scope: Mapped[str] = mapped_column(String(100), default="read write")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: None: it never expires.
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The application it was issued to (None: made by ``oce token create``).
+    client_id: Mapped[str | None] = mapped_column(String(255), default=None, index=True)

@@ -4,6 +4,11 @@ agent's collections of them.
 Proposals addressed to the public are readable by anyone (and get a page in a
 browser); everything else only by the clients of the agents it concerns, with their
 bearer token. Anyone else gets a 404, which does not say whether the id exists.
+
+Who is asking (a token, a signature) is worked out before the session that reads the
+record opens, never inside it: checking a token opens a session of its own and
+checking a signature may fetch a key, and a request holding one pooled connection
+while it waits for another is how ten requests once stalled a pool of ten.
 """
 
 from __future__ import annotations
@@ -51,28 +56,38 @@ def _with_context(svc: Services, document: dict[str, Any]) -> dict[str, Any]:
     return {"@context": outgoing_context(svc.urls.base), **document}
 
 
-async def _viewer(svc: Services, request: Request) -> str | None:
-    return await reader(svc, request)
-
-
 def _hidden(request: Request) -> Problem:
     return Problem(404, f"nothing at {request.url.path}")
 
 
 async def proposal(request: Request) -> Response:
+    """A proposal of ours: a public one for anyone, another for its proposer only.
+
+    Most are public and served from one session. A non-public one is looked up, then
+    the reader is worked out with that session closed, then it is served from another.
+    """
     svc = services(request)
     uri = svc.urls.base + request.url.path
+    query = select(Proposal).where(Proposal.uri == uri, Proposal.agent_id.is_not(None))
     async with svc.db.read() as session:
-        row = await session.scalar(
-            select(Proposal).where(Proposal.uri == uri, Proposal.agent_id.is_not(None))
-        )
+        row = await session.scalar(query)
+        if row is not None and row.public:
+            return await _proposal_response(request, svc, session, row)
+    if row is None or await reader(svc, request) != row.proposer:
+        raise _hidden(request)
+    async with svc.db.read() as session:
+        row = await session.scalar(query)
         if row is None:
             raise _hidden(request)
-        if not row.public and await _viewer(svc, request) != row.proposer:
-            raise _hidden(request)
-        intents = await intents_of(session, row)
-        if negotiate(request) == "html":
-            return await proposal_page(svc, session, row, intents)
+        return await _proposal_response(request, svc, session, row)
+
+
+async def _proposal_response(
+    request: Request, svc: Services, session: AsyncSession, row: Proposal
+) -> Response:
+    intents = await intents_of(session, row)
+    if negotiate(request) == "html":
+        return await proposal_page(svc, session, row, intents)
     return activity_response(request, _with_context(svc, proposal_document(row, intents)))
 
 
@@ -189,11 +204,17 @@ COLLECTIONS: dict[str, tuple[RecordKind, ColumnElement[bool] | None]] = {
 
 
 async def _party_record(request: Request, kind: RecordKind, uri: str) -> Response:
-    """The record ``uri`` of ``kind`` for one of its parties; a 404 for anyone else."""
+    """The record ``uri`` of ``kind`` for one of its parties; a 404 for anyone else.
+
+    Records are never public, so the reader is worked out first (no session open
+    meanwhile); without one there is nothing to read."""
     svc = services(request)
+    viewer = await reader(svc, request)
+    if viewer is None:
+        raise _hidden(request)
     async with svc.db.read() as session:
         row = await session.scalar(select(kind.model).where(kind.model.uri == uri))
-        if row is None or await _viewer(svc, request) not in await kind.parties(session, svc, row):
+        if row is None or viewer not in await kind.parties(session, svc, row):
             raise _hidden(request)
         document = await kind.render(session, svc, row)
     return activity_response(request, _with_context(svc, document))
