@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -12,6 +12,7 @@ from federation.errors import (
     OriginError,
     SignatureInvalid,
     SignatureMalformed,
+    SignatureMisdirected,
     SignatureMissing,
 )
 from federation.headers import Headers
@@ -171,3 +172,29 @@ def test_check_same_origin(object_id: str, ok: bool) -> None:
 def test_origin_of_normalizes_default_ports() -> None:
     assert origin_of("https://A.example/x") == ("https", "a.example", 443)
     assert origin_of("http://a.example:8080/") == ("http", "a.example", 8080)
+
+
+@pytest.mark.parametrize(
+    "signer", [httpsig.sign_request, rfc9421.sign_rfc9421], ids=["cavage", "rfc9421"]
+)
+def test_a_request_signed_for_another_server_is_misdirected_here(
+    signer: Any, rsa_key: rsa.RSAPrivateKey, alice_key: PublicKey
+) -> None:
+    """Signed for other.example and replayed to local.example with other.example's Host
+    (what the Host header says does not matter: we check against our own host)."""
+    added = signer("POST", "https://other.example/users/bob/inbox", {}, BODY, KEY_ID, rsa_key, NOW)
+    added.setdefault("Host", "other.example")
+    replayed = parts(added)
+    assert replayed.headers.get("host") == "other.example"
+    with pytest.raises(SignatureMisdirected, match=r"signed for the host other\.example"):
+        verify_request(replayed, alice_key, NOW, require_digest=True)
+    # With our Host header instead, it is simply a signature that does not verify here.
+    rehosted = RequestParts(
+        "POST",
+        "/users/bob/inbox",
+        "local.example",
+        Headers([(k, "local.example" if k.lower() == "host" else v) for k, v in added.items()]),
+        BODY,
+    )
+    with pytest.raises(SignatureInvalid):
+        verify_request(rehosted, alice_key, NOW, require_digest=True)
