@@ -9,11 +9,12 @@ the same key is it fetched again from its server (at most once a minute per key 
 process, see the key cache), and the database row is replaced, which is how every
 other process learns of a rotated key.
 
-Who may say what a key is: only the key's own origin. A key is stored from an actor
-document only when its id is on that document's origin, and a stored key keeps its
-owner: its PEM changes only when the owner's own document says so (fetched from it, or
-sent in an ``Update`` the owner signed), or when a fetch of the key id from its origin
-confirms it (:func:`federation.fetch_remote_key`). No other document can rebind it.
+Who may say what a key is: only the key's own origin. An actor document gives us only
+its own keys (``<actor>#…``, which a fetch of the key id would read from that very
+document), and a stored key keeps its owner: its PEM changes only when the owner's own
+document says so (fetched from it, or sent in an ``Update`` the owner signed), or when
+a fetch of the key id from its origin confirms it (:func:`federation.fetch_remote_key`).
+No other document can bind or rebind it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -197,8 +198,11 @@ class Peers:
             if not isinstance(entry, Mapping) or not isinstance(entry.get("id"), str):
                 continue
             key_id: str = entry["id"]
-            if origin_of(key_id) != origin_of(uri):
-                log.warning("ignoring the key %s listed by %s: not on its origin", key_id, uri)
+            if not same_url(urldefrag(key_id).url, uri):
+                # Only `<uri>` or `<uri>#…` is the document's own key, as a fetch of the
+                # key id would confirm; any other it lists (on another origin, or another
+                # actor's on this one) is fetched from its own URL when it signs.
+                log.warning("ignoring the key %s listed by %s: not its own", key_id, uri)
                 continue
             try:
                 key = key_from_document(document, key_id)
