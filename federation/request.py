@@ -25,10 +25,9 @@ class RequestParts:
 
     `target` is the path and query exactly as received ("/inbox", "/o?page=2").
     `host` is the authority the request must have been signed for: the receiving
-    server's own (from its public base URL; the Host header may spell the same authority
-    with other case or an explicit default port, and is then used as sent). A signed
-    `host` or `@authority` is checked against it, never against a Host header alone, so
-    a request signed for another server does not verify here. `body` is the raw body,
+    server's own, from its public base URL. A signed `host` or `@authority` is checked
+    against it, never against the Host header alone, so a request signed for another
+    server does not verify here (`verify_request`). `body` is the raw body,
     byte for byte, before any parsing. `scheme` is the public scheme (https behind a
     TLS-terminating proxy), used for RFC 9421 `@target-uri`.
     """

@@ -81,20 +81,26 @@ def verify_request(
 
     Pure: `key` was looked up by the caller, `now` is the caller's clock. The signed
     host (`host`, `@authority`, `@target-uri`) is checked against `request.host`, this
-    server's own authority. Raises a SignatureError subclass whose `reason` says exactly
-    what failed: SignatureMisdirected when the request verifies only for the host its
-    Host header names (a request signed for another server, replayed here).
+    server's own authority; a Host header that spells the same authority otherwise
+    (case, an explicit default port) is accepted as the sender wrote it. Raises a
+    SignatureError subclass whose `reason` says exactly what failed:
+    SignatureMisdirected when the request verifies only for the other host its Host
+    header names (a request signed for another server, replayed here).
     """
     try:
         return _verify(request, key, now, require_digest=require_digest)
     except SignatureInvalid as invalid:
         addressed = request.headers.get("host")
-        if addressed is None or same_authority(addressed, request.host, request.scheme):
+        if addressed is None or addressed == request.host:
             raise
         try:
-            _verify(replace(request, host=addressed), key, now, require_digest=require_digest)
+            verified = _verify(
+                replace(request, host=addressed), key, now, require_digest=require_digest
+            )
         except SignatureError:
             raise invalid from None
+        if same_authority(addressed, request.host, request.scheme):
+            return verified  # our own authority, spelled as the sender wrote it
         raise SignatureMisdirected(
             f"the request was signed for the host {addressed}, not for this server "
             f"({request.host}): a request to another server cannot be replayed here"

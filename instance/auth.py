@@ -15,7 +15,6 @@ from federation import (
     SignatureError,
     Verified,
     authority_of,
-    same_authority,
     verify_signed_request,
 )
 from instance.problems import Problem
@@ -104,23 +103,19 @@ def request_parts(
     (path and query), this instance's host, headers and the raw body.
 
     The host a signature must cover is this instance's, from its base URL, whatever
-    Host the request carries: a request signed for another server and replayed here
-    with that server's Host does not verify. A Host header naming our own authority
-    (other case, explicit default port) is used as sent, since that is what was signed.
+    Host the request carries (a reverse proxy may pass it or not): a request signed for
+    another server and replayed here with that server's Host does not verify.
     """
     target = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
     if query := request.scope.get("query_string", b""):
         target += "?" + query.decode("latin-1")
-    scheme = svc.urls.base.split("://", 1)[0]
-    ours = authority_of(svc.urls.base)
-    addressed = request.headers.get("host")
     return RequestParts(
         method=request.method,
         target=target,
-        host=addressed if addressed and same_authority(addressed, ours, scheme) else ours,
+        host=authority_of(svc.urls.base),
         headers=headers if headers is not None else request_headers(request),
         body=body,
-        scheme=scheme,
+        scheme=svc.urls.base.split("://", 1)[0],
     )
 
 
