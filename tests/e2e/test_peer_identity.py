@@ -31,8 +31,12 @@ from tests.processes import Process, free_port, instance_env
 
 pytestmark = pytest.mark.e2e
 
+#: How long a starting ``oce serve`` may take to answer (two web processes on a busy
+#: machine have taken more than 30 s).
+READY_SECONDS = 90.0
 
-async def until(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 30) -> None:
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 60) -> None:
     """Poll until ``check`` holds (the instance is another process: nothing to await)."""
     for _ in range(int(seconds / 0.05)):
         if await check():
@@ -51,6 +55,12 @@ async def query(database_url: str, sql: str, **params: Any) -> list[tuple[Any, .
         await engine.dispose()
 
 
+async def start(process: Process) -> None:
+    """Start ``process`` and wait until it answers (generously: the machine is shared)."""
+    await asyncio.to_thread(process.start, False)
+    await asyncio.to_thread(process.wait_ready, READY_SECONDS)
+
+
 @asynccontextmanager
 async def instance(
     database_url: str, tmp_path: Path, *args: str, **extra: str
@@ -60,7 +70,7 @@ async def instance(
     env = instance_env(base_url, database_url, **extra)
     process = Process("oce", base_url, env, tmp_path / "oce.log", args=("serve", *args))
     # Blocking calls go to a thread: the peers answer from this test's event loop.
-    await asyncio.to_thread(process.start)
+    await start(process)
     try:
         await asyncio.to_thread(process.cli, "agent", "create", "bob")
         yield process
@@ -174,7 +184,7 @@ async def test_a_server_cannot_take_over_another_servers_key(
 
             # After a restart nothing is cached: the database alone must still say no.
             await asyncio.to_thread(oce.stop)
-            await asyncio.to_thread(oce.start)
+            await start(oce)
             forged += await forgeries_refused()
             assert not set(forged) & await inbox_ids(database_url)
             # alice herself is still believed.
