@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, select, text
 
 from federation import load_public_key
@@ -208,10 +209,15 @@ async def test_keys_stored_before_the_upgrade_are_learned_again(
     after the upgrade, the instance believes bob's server, not the row."""
     bob, mallory = victim.actor("bob"), attacker.actor("mallory")
 
-    def to_0003(connection: Connection) -> None:
-        config = alembic_config()
+    config = alembic_config()
+    script = ScriptDirectory.from_config(config).get_revision("relearn_remote_keys")
+    assert script is not None
+    assert isinstance(script.down_revision, str)
+    before = script.down_revision
+
+    def to_before(connection: Connection) -> None:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0003")
+        command.downgrade(config, before)
         connection.execute(
             text(
                 "INSERT INTO remote_keys (key_id, owner, public_key_pem, fetched_at) "
@@ -220,7 +226,7 @@ async def test_keys_stored_before_the_upgrade_are_learned_again(
             {"k": bob.key_id, "o": bob.id, "p": mallory.public_pem},
         )
 
-    await _revision(database_url, to_0003)
+    await _revision(database_url, to_before)
     engine = create_engine(database_url, pool_size=1)
     try:
         await upgrade(engine)

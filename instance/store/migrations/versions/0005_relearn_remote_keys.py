@@ -7,7 +7,7 @@ publishes, so they are all dropped; each key is fetched again (from its own orig
 under the new rules) the next time a signature names it.
 
 Revision ID: relearn_remote_keys
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-03 17:00:00.000000
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "relearn_remote_keys"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
