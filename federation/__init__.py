@@ -39,11 +39,12 @@ from federation.errors import (
     SignatureError,
     SignatureInvalid,
     SignatureMalformed,
+    SignatureMisdirected,
     SignatureMissing,
     SignatureTimeError,
     WebFingerError,
 )
-from federation.fetcher import SafeFetcher, is_activitystreams_type, is_jrd_type
+from federation.fetcher import SafeFetcher, Served, is_activitystreams_type, is_jrd_type, same_url
 from federation.headers import Headers
 from federation.hosthealth import (
     HostHealth,
@@ -89,7 +90,7 @@ from federation.proofs import (
     verify_proof,
 )
 from federation.remotekey import fetch_remote_key, key_from_document
-from federation.request import RequestParts, origin_of
+from federation.request import RequestParts, authority_of, origin_of, same_authority
 from federation.rfc9421 import sign_rfc9421
 from federation.transport import address_refusal, guarded_transport
 from federation.verify import (
@@ -143,10 +144,12 @@ __all__ = [
     "RemoteKey",
     "RequestParts",
     "SafeFetcher",
+    "Served",
     "SignatureCoverage",
     "SignatureError",
     "SignatureInvalid",
     "SignatureMalformed",
+    "SignatureMisdirected",
     "SignatureMissing",
     "SignatureTimeError",
     "Verified",
@@ -157,6 +160,7 @@ __all__ = [
     "add_proof",
     "address_refusal",
     "algorithms_for",
+    "authority_of",
     "backoff_delay",
     "build_host_meta",
     "build_jrd",
@@ -201,6 +205,8 @@ __all__ = [
     "record_failure",
     "record_success",
     "resolve",
+    "same_authority",
+    "same_url",
     "sign_request",
     "sign_rfc9421",
     "signature_key_id",

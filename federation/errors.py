@@ -8,6 +8,7 @@
     │   ├── SignatureCoverage    the signature leaves a required component uncovered
     │   ├── SignatureTimeError   Date / created / expires outside the accepted window
     │   ├── DigestMismatch       the body digest is missing, unsupported or wrong
+    │   ├── SignatureMisdirected the request was signed for another server's host
     │   └── SignatureInvalid     the cryptographic check failed (wrong key, changed data)
     ├── OriginError              the signer is not the actor, or an id is off its origin
     ├── FetchError               an outgoing request (fetch or delivery) did not succeed
@@ -37,6 +38,7 @@ __all__ = [
     "SignatureError",
     "SignatureInvalid",
     "SignatureMalformed",
+    "SignatureMisdirected",
     "SignatureMissing",
     "SignatureTimeError",
     "WebFingerError",
@@ -77,6 +79,11 @@ class SignatureTimeError(SignatureError):
 
 class DigestMismatch(SignatureError):
     """The body digest is missing, of an unsupported algorithm, or does not match."""
+
+
+class SignatureMisdirected(SignatureError):
+    """The signature is valid, but for a request to another server (its host or
+    authority is not ours): a request replayed from elsewhere."""
 
 
 class SignatureInvalid(SignatureError):

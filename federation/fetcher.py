@@ -4,29 +4,36 @@ Every fetch is a signed GET; redirects are followed by hand (at most `max_redire
 each hop checked again, loops refused); the answer must be 2xx with an ActivityStreams
 content type (a JRD type for WebFinger); the body is read as a stream and abandoned past
 `max_bytes`; the whole exchange, redirects included, must finish within `timeout`
-seconds. An object's `id` must equal the URL it was finally served from: a redirect may
-move us to another origin, and the document is then authoritative for that origin only;
-a caller that asked for a specific id compares it with the returned document's id.
-Addresses and schemes are checked by the client's transport (`guarded_transport`).
+seconds. An ActivityStreams object is followed through redirects on its own origin
+only (a server speaks for its own origin, never for another's), and its `id` must equal
+the URL it was finally served from. A caller that asked for a specific id compares it
+with the returned document's id. Addresses and schemes are checked by the client's
+transport (`guarded_transport`); a URL whose host is a literal address that is never a
+peer's (`0.0.0.0`, link-local, ...) is refused before any request.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import httpx
 
-from federation.errors import FetchFailed, FetchRefused
+from federation.errors import AddressRefused, FetchFailed, FetchRefused
+from federation.request import origin_of
+from federation.transport import address_refusal, literal_address
 
 __all__ = [
     "ACCEPT_ACTIVITY",
     "ACCEPT_JRD",
     "SafeFetcher",
+    "Served",
     "is_activitystreams_type",
     "is_jrd_type",
+    "same_url",
 ]
 
 AS_PROFILE = "https://www.w3.org/ns/activitystreams"
@@ -55,6 +62,14 @@ def is_activitystreams_type(content_type: str) -> bool:
 def is_jrd_type(content_type: str) -> bool:
     """application/jrd+json or application/json (what WebFinger servers answer)."""
     return _media_type(content_type)[0] in ("application/jrd+json", "application/json")
+
+
+@dataclass(frozen=True)
+class Served:
+    """A fetched ActivityStreams document and the URL that finally served it."""
+
+    url: str
+    document: dict[str, Any]
 
 
 class SafeFetcher:
@@ -87,23 +102,40 @@ class SafeFetcher:
     async def fetch_object(self, url: str, *, check_id: bool = True) -> dict[str, Any]:
         """Fetch an ActivityStreams object; its `id` must equal the URL it came from.
 
-        `check_id=False` is for callers that check the document another way (a key id
-        with a path of its own, served as the actor document). Raises FetchRefused or
+        Redirects are followed on `url`'s origin only. `check_id=False` is for callers
+        that check the document another way (a record that has no id of its own); such
+        a caller trusts nothing in it beyond what `url`'s origin may say. Raises
+        FetchRefused or FetchFailed.
+        """
+        served = await self.fetch_served(url)
+        if check_id:
+            found = served.document.get("id")
+            if not isinstance(found, str) or not same_url(found, served.url):
+                raise FetchRefused(
+                    served.url, f"document id {found!r} is not the URL it was fetched from"
+                )
+        return served.document
+
+    async def fetch_served(self, url: str) -> Served:
+        """An ActivityStreams document and the URL that served it, its id unchecked.
+
+        Redirects stay on `url`'s origin. For callers that must judge the document's id
+        themselves (a key document may point at its owner). Raises FetchRefused or
         FetchFailed.
         """
-        final_url, body = await self._get(url, ACCEPT_ACTIVITY, is_activitystreams_type)
-        document = self._parse_object(final_url, body)
-        if check_id:
-            found = document.get("id")
-            if not isinstance(found, str) or not _same_url(found, final_url):
-                raise FetchRefused(
-                    final_url, f"document id {found!r} is not the URL it was fetched from"
-                )
-        return document
+        final_url, body = await self._get(
+            url, ACCEPT_ACTIVITY, is_activitystreams_type, same_origin=True
+        )
+        return Served(final_url, self._parse_object(final_url, body))
 
     async def fetch_jrd(self, url: str) -> dict[str, Any]:
-        """Fetch a WebFinger JRD (application/jrd+json or application/json)."""
-        final_url, body = await self._get(url, ACCEPT_JRD, is_jrd_type)
+        """Fetch a WebFinger JRD (application/jrd+json or application/json).
+
+        Redirects may lead to another origin (a domain delegating WebFinger to its
+        server's host is common); a JRD only points at an actor, which is then fetched
+        and checked on its own origin.
+        """
+        final_url, body = await self._get(url, ACCEPT_JRD, is_jrd_type, same_origin=False)
         return self._parse_object(final_url, body)
 
     def check_url(self, url: str) -> str:
@@ -119,15 +151,20 @@ class SafeFetcher:
             raise FetchRefused(url, "URL has no host")
         if parsed.userinfo:
             raise FetchRefused(url, "URL carries credentials")
+        literal = literal_address(parsed.host)
+        if literal is not None:
+            why = address_refusal(literal, allow_private_network=self.allow_private_network)
+            if why is not None:
+                raise AddressRefused(parsed.host, str(literal), why)
         return str(parsed.copy_with(fragment=None))
 
     async def _get(
-        self, url: str, accept: str, type_ok: Callable[[str], bool]
+        self, url: str, accept: str, type_ok: Callable[[str], bool], *, same_origin: bool
     ) -> tuple[str, bytes]:
         current = self.check_url(url)
         try:
             with anyio.fail_after(self.timeout):
-                return await self._follow(current, accept, type_ok)
+                return await self._follow(current, accept, type_ok, same_origin=same_origin)
         except TimeoutError:
             raise FetchFailed(url, f"no complete answer within {self.timeout:g} s") from None
         except httpx.TimeoutException as exc:
@@ -136,7 +173,7 @@ class SafeFetcher:
             raise FetchFailed(url, f"network error: {type(exc).__name__}: {exc}") from exc
 
     async def _follow(
-        self, url: str, accept: str, type_ok: Callable[[str], bool]
+        self, url: str, accept: str, type_ok: Callable[[str], bool], *, same_origin: bool
     ) -> tuple[str, bytes]:
         current, seen, hops = url, {url}, 0
         while True:
@@ -157,6 +194,12 @@ class SafeFetcher:
                     if not location:
                         raise FetchFailed(current, f"HTTP {status} without a Location", status)
                     target = self.check_url(str(response.url.join(location)))
+                    if same_origin and origin_of(target) != origin_of(url):
+                        raise FetchRefused(
+                            url,
+                            f"redirect to another origin ({current} -> {target}): a server "
+                            "answers only for its own documents",
+                        )
                     hops += 1
                     if target in seen:
                         raise FetchRefused(url, f"redirect loop: {current} -> {target}")
@@ -200,7 +243,8 @@ class SafeFetcher:
         return document
 
 
-def _same_url(left: str, right: str) -> bool:
+def same_url(left: str, right: str) -> bool:
+    """Whether two URLs are the same once normalized (case of scheme and host, ports)."""
     try:
         return httpx.URL(left) == httpx.URL(right)
     except httpx.InvalidURL:

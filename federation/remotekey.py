@@ -2,7 +2,8 @@
 
 Keys are published in an actor's `publicKey` (one object or a list; Mastodon uses
 `<actor>#main-key`), as a standalone Key document whose `owner` is the actor (the actor
-must list it back), or as FEP-521a Multikeys in `assertionMethod`.
+must list it back), or as FEP-521a Multikeys in `assertionMethod`. A key is only ever
+learned from its own origin (see `fetch_remote_key`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urldefrag
 
 from federation.clock import utc_now
 from federation.errors import KeyFormatError, OriginError
-from federation.fetcher import SafeFetcher
+from federation.fetcher import SafeFetcher, same_url
 from federation.keys import PublicKeyType, RemoteKey, load_public_key
 from federation.multikey import decode_ed25519_multikey
 from federation.request import origin_of
@@ -48,25 +50,40 @@ def key_from_document(
 async def fetch_remote_key(fetcher: SafeFetcher, key_id: str) -> RemoteKey:
     """Fetch and confirm the key `key_id`: the usual `fetch_key` for a KeyCache.
 
-    The document at the key id (fragment removed) must be on the key id's origin. When it
-    is a standalone Key document, its owner's actor document is fetched and must list the
-    key. Raises FetchError, KeyFormatError or OriginError.
+    Only the key's own origin speaks for it, and only a document served at its own id
+    is trusted as itself (the fetcher follows redirects on the key's origin only):
+
+    * a key id with a fragment (`<actor>#main-key`) names a key inside the document at
+      its URL: that document, served at its own id, must publish the key as its own;
+    * a key id without one may be a standalone key document (or a stub served at the key
+      URL); it only points at an owner on the key's origin, whose own document, served
+      at its own id, must publish the same key.
+
+    Raises FetchError, KeyFormatError or OriginError.
     """
-    document = await fetcher.fetch_object(key_id, check_id=False)
-    # Some servers answer a key URL with the actor document itself, so the id need not be
-    # the URL: the key found inside it, on the key's own origin, is what we trust.
-    document_id = document.get("id")
-    if not isinstance(document_id, str) or origin_of(document_id) != origin_of(key_id):
-        raise OriginError(f"document served for key {key_id} has id {document_id!r}")
-    key = key_from_document(document, key_id, fetched_at=utc_now())
-    if key.owner == document_id:
+    served = await fetcher.fetch_served(key_id)
+    fetched_at = utc_now()
+    document_id = served.document.get("id")
+    itself = isinstance(document_id, str) and same_url(document_id, served.url)
+    if urldefrag(key_id).fragment:
+        if not itself:
+            raise OriginError(
+                f"the document at {served.url} has the id {document_id!r}, not its URL: "
+                f"it cannot vouch for the key {key_id}"
+            )
+        key = key_from_document(served.document, key_id, fetched_at=fetched_at)
+        if key.owner != document_id:
+            raise KeyFormatError(f"{document_id} publishes {key_id} as {key.owner}'s key")
         return key
-    if origin_of(key.owner) != origin_of(key_id):
-        raise OriginError(f"key {key_id} claims an owner on another origin: {key.owner}")
-    actor = await fetcher.fetch_object(key.owner)
-    confirmed = key_from_document(actor, key_id, fetched_at=key.fetched_at)
-    if confirmed.owner != key.owner or confirmed.key != key.key:
-        raise KeyFormatError(f"actor {key.owner} publishes a different key {key_id}")
+    claimed = key_from_document(served.document, key_id, fetched_at=fetched_at)
+    if itself and claimed.owner == document_id:
+        return claimed  # the key id is the actor's own id
+    if origin_of(claimed.owner) != origin_of(key_id):
+        raise OriginError(f"key {key_id} claims an owner on another origin: {claimed.owner}")
+    actor = await fetcher.fetch_object(claimed.owner)
+    confirmed = key_from_document(actor, key_id, fetched_at=fetched_at)
+    if confirmed.owner != claimed.owner or confirmed.key != claimed.key:
+        raise KeyFormatError(f"actor {claimed.owner} publishes a different key {key_id}")
     return confirmed
 
 

@@ -7,7 +7,14 @@ from urllib.parse import urlsplit
 
 from federation.headers import Headers
 
-__all__ = ["RequestParts", "authority_of", "origin_of", "request_target_of"]
+__all__ = [
+    "RequestParts",
+    "authority_of",
+    "normal_authority",
+    "origin_of",
+    "request_target_of",
+    "same_authority",
+]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -17,10 +24,12 @@ class RequestParts:
     """What an inbox or a signed GET hands the verifier; nothing here does I/O.
 
     `target` is the path and query exactly as received ("/inbox", "/o?page=2").
-    `host` is the authority the request was addressed to, as the sender saw it (the Host
-    header when the reverse proxy preserves it, else the instance's public host and port).
-    `body` is the raw body, byte for byte, before any parsing. `scheme` is the public
-    scheme (https behind a TLS-terminating proxy), used for RFC 9421 `@target-uri`.
+    `host` is the authority the request must have been signed for: the receiving
+    server's own, from its public base URL. A signed `host` or `@authority` is checked
+    against it, never against the Host header alone, so a request signed for another
+    server does not verify here (`verify_request`). `body` is the raw body,
+    byte for byte, before any parsing. `scheme` is the public scheme (https behind a
+    TLS-terminating proxy), used for RFC 9421 `@target-uri`.
     """
 
     method: str
@@ -57,6 +66,20 @@ def authority_of(url: str) -> str:
     if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
         return f"{host}:{port}"
     return host
+
+
+def normal_authority(authority: str, scheme: str) -> str:
+    """`authority` lower-cased, without the port when it is `scheme`'s default."""
+    host = authority.strip().lower()
+    default = _DEFAULT_PORTS.get(scheme.lower())
+    if default is not None and host.endswith(f":{default}"):
+        return host[: -len(f":{default}")]
+    return host
+
+
+def same_authority(left: str, right: str, scheme: str) -> bool:
+    """Whether two Host values name the same authority (case and default port aside)."""
+    return normal_authority(left, scheme) == normal_authority(right, scheme)
 
 
 def request_target_of(url: str) -> str:

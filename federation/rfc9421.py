@@ -32,7 +32,7 @@ from federation.errors import (
 )
 from federation.headers import HeaderInput, Headers
 from federation.keys import PrivateKeyType, PublicKeyType, key_kind
-from federation.request import RequestParts, authority_of, request_target_of
+from federation.request import RequestParts, authority_of, normal_authority, request_target_of
 
 __all__ = [
     "Rfc9421Params",
@@ -310,11 +310,7 @@ def _component_value(name: str, request: RequestParts) -> str:
 
 
 def _normal_authority(request: RequestParts) -> str:
-    host = request.host.lower()
-    default = {"https": ":443", "http": ":80"}.get(request.scheme.lower())
-    if default and host.endswith(default):
-        return host[: -len(default)]
-    return host
+    return normal_authority(request.host, request.scheme)
 
 
 def _check_coverage(params: Rfc9421Params, request: RequestParts, *, require_digest: bool) -> None:

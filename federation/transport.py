@@ -7,12 +7,17 @@ unchanged). A host name that resolves to 127.0.0.1 when we check and elsewhere w
 connect (DNS rebinding) therefore cannot slip through.
 
 `guarded_transport()` builds the one httpx transport all federation traffic uses, fetches
-and deliveries alike. `allow_private_network=True` is a development switch: it lifts the
-address check and also allows plain http, so tests can talk to servers on loopback.
+and deliveries alike. `allow_private_network=True` is a development switch: it lets
+loopback and private networks through (RFC 1918, unique-local IPv6, carrier-grade NAT)
+and allows plain http, so tests can talk to servers on loopback. Addresses that are
+never a peer stay refused even then: the unspecified address (`0.0.0.0`, `::`, which
+the kernel treats as "this host"), link-local (cloud metadata lives at 169.254.169.254),
+multicast, broadcast, reserved and documentation ranges.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -26,11 +31,13 @@ import httpx
 from federation.errors import AddressRefused, FetchRefused
 
 __all__ = [
+    "DEVELOPMENT_NETWORKS",
     "GuardedBackend",
     "GuardedTransport",
     "IPAddress",
     "address_refusal",
     "guarded_transport",
+    "literal_address",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -42,20 +49,56 @@ _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
 
+#: What the development switch (`allow_private_network`) lets through besides public
+#: addresses: loopback and the private networks a test or a LAN runs on. Nothing else.
+DEVELOPMENT_NETWORKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+    ipaddress.IPv4Network("127.0.0.0/8"),
+    ipaddress.IPv6Network("::1/128"),
+    ipaddress.IPv4Network("10.0.0.0/8"),
+    ipaddress.IPv4Network("172.16.0.0/12"),
+    ipaddress.IPv4Network("192.168.0.0/16"),
+    ipaddress.IPv6Network("fc00::/7"),
+    _CGNAT,
+)
 
-def address_refusal(address: IPAddress) -> str | None:
-    """Why we never connect to `address`, or None when it is a public unicast address.
 
+def address_refusal(address: IPAddress, *, allow_private_network: bool = False) -> str | None:
+    """Why we never connect to `address`, or None when we may.
+
+    Without the development switch only public unicast addresses pass. With it, loopback
+    and private networks (`DEVELOPMENT_NETWORKS`, also in their IPv4-mapped form) pass
+    too; never the unspecified, link-local, multicast, reserved or documentation ones.
     IPv6 forms that carry an IPv4 address (IPv4-mapped, 6to4, Teredo, NAT64) are judged
     by the IPv4 address inside them; IPv4-compatible (::a.b.c.d) is refused outright.
     """
+    why = _public_refusal(address)
+    if why is not None and allow_private_network and _in_development_network(address):
+        return None
+    return why
+
+
+def _in_development_network(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in DEVELOPMENT_NETWORKS)
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The IP address a URL's host spells literally (`[::1]` included), else None."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _public_refusal(address: IPAddress) -> str | None:
     if isinstance(address, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(address)
         if embedded is not None:
             kind, inner = embedded
             if inner is None:
                 return kind
-            why = address_refusal(inner)
+            why = _public_refusal(inner)
             return f"{kind} of {inner}, which is {why}" if why else None
     for test, why in (
         (address.is_unspecified, "the unspecified address"),
@@ -86,7 +129,7 @@ def _embedded_ipv4(
     if address.teredo is not None:
         server, client = address.teredo
         # Either end of a Teredo tunnel being private is enough to refuse it.
-        worse = client if address_refusal(client) else server
+        worse = client if _public_refusal(client) else server
         return "a Teredo address", worse
     if address in _NAT64:
         return "a NAT64 address", ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
@@ -105,7 +148,8 @@ async def _system_resolve(host: str, port: int) -> list[str]:
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """An httpcore network backend that connects only to addresses that pass the guard.
 
-    `resolve` and `refusal` are injectable for tests (a fake DNS, a stricter rule).
+    `resolve` and `refusal` are injectable for tests (a fake DNS, a stricter rule); the
+    default rule is `address_refusal` with this backend's `allow_private_network`.
     """
 
     def __init__(
@@ -114,12 +158,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         allow_private_network: bool = False,
         inner: httpcore.AsyncNetworkBackend | None = None,
         resolve: Resolver = _system_resolve,
-        refusal: Callable[[IPAddress], str | None] = address_refusal,
+        refusal: Callable[[IPAddress], str | None] | None = None,
     ) -> None:
         self.allow_private_network = allow_private_network
         self._inner = inner or httpcore.AnyIOBackend()
         self._resolve = resolve
-        self._refusal = refusal
+        self._refusal = refusal or functools.partial(
+            address_refusal, allow_private_network=allow_private_network
+        )
 
     async def connect_tcp(
         self,
@@ -146,11 +192,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         raise last_error
 
     async def checked_addresses(self, host: str, port: int, limit: float | None) -> list[str]:
-        """The addresses of `host` we may connect to; AddressRefused when there are none."""
-        try:
-            literal: IPAddress | None = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            literal = None
+        """The addresses of `host` we may connect to; AddressRefused when there are none.
+
+        Every DNS answer is checked, with or without the development switch: a name
+        that resolves to 0.0.0.0 or a link-local address is refused like the literal.
+        """
+        literal = literal_address(host)
         if literal is not None:
             candidates = [str(literal)]
         else:
@@ -163,8 +210,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         if not candidates:
             raise httpcore.ConnectError(f"{host} has no address")
-        if self.allow_private_network:
-            return list(dict.fromkeys(candidates))
         allowed: list[str] = []
         refused: tuple[str, str] | None = None
         for candidate in dict.fromkeys(candidates):
@@ -303,7 +348,8 @@ def guarded_transport(
     """The transport for the one federation `httpx.AsyncClient` the lifespan creates.
 
     Refuses schemes other than https and every non-public address, unless
-    `allow_private_network` (development and tests only: it allows http and loopback).
+    `allow_private_network` (development and tests only: it allows http, loopback and
+    private networks, never the addresses that are no peer's, see `address_refusal`).
     """
     return GuardedTransport(
         allow_private_network=allow_private_network, limits=limits, ssl_context=ssl_context

@@ -14,15 +14,21 @@ RFC 9421 is used when Signature-Input is present, draft-cavage otherwise.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
 from federation import httpsig, rfc9421
-from federation.errors import OriginError, SignatureInvalid, SignatureMalformed
+from federation.errors import (
+    OriginError,
+    SignatureError,
+    SignatureInvalid,
+    SignatureMalformed,
+    SignatureMisdirected,
+)
 from federation.headers import HeaderInput, Headers
 from federation.keys import PublicKey
-from federation.request import RequestParts, origin_of
+from federation.request import RequestParts, origin_of, same_authority
 
 __all__ = [
     "Verified",
@@ -73,9 +79,37 @@ def verify_request(
 ) -> Verified:
     """Verify the request's signature with `key` (the one `signature_key_id` named).
 
-    Pure: `key` was looked up by the caller, `now` is the caller's clock. Raises a
-    SignatureError subclass whose `reason` says exactly what failed.
+    Pure: `key` was looked up by the caller, `now` is the caller's clock. The signed
+    host (`host`, `@authority`, `@target-uri`) is checked against `request.host`, this
+    server's own authority; a Host header that spells the same authority otherwise
+    (case, an explicit default port) is accepted as the sender wrote it. Raises a
+    SignatureError subclass whose `reason` says exactly what failed:
+    SignatureMisdirected when the request verifies only for the other host its Host
+    header names (a request signed for another server, replayed here).
     """
+    try:
+        return _verify(request, key, now, require_digest=require_digest)
+    except SignatureInvalid as invalid:
+        addressed = request.headers.get("host")
+        if addressed is None or addressed == request.host:
+            raise
+        try:
+            verified = _verify(
+                replace(request, host=addressed), key, now, require_digest=require_digest
+            )
+        except SignatureError:
+            raise invalid from None
+        if same_authority(addressed, request.host, request.scheme):
+            return verified  # our own authority, spelled as the sender wrote it
+        raise SignatureMisdirected(
+            f"the request was signed for the host {addressed}, not for this server "
+            f"({request.host}): a request to another server cannot be replayed here"
+        ) from None
+
+
+def _verify(
+    request: RequestParts, key: PublicKey, now: datetime, *, require_digest: bool
+) -> Verified:
     result: httpsig.CavageResult | rfc9421.Rfc9421Result
     if signature_scheme(request.headers) == "rfc9421":
         params = rfc9421.select_signature(request.headers)

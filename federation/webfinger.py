@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import quoteattr
 
 from federation.errors import WebFingerError
 from federation.fetcher import SafeFetcher
+from federation.request import authority_of, same_authority
 
 __all__ = [
     "JRD_TYPE",
@@ -54,10 +55,10 @@ def parse_resource(resource: str) -> tuple[str, str]:
     return user, host
 
 
-def webfinger_url(user: str, host: str, *, scheme: str = "https") -> str:
-    """The WebFinger query URL for acct:user@host."""
+def webfinger_url(user: str, host: str, *, scheme: str = "https", server: str | None = None) -> str:
+    """The WebFinger query URL for acct:user@host, asked of `server` (default: host)."""
     resource = quote(f"acct:{user}@{host}", safe="@:")
-    return f"{scheme}://{host}/.well-known/webfinger?resource={resource}"
+    return f"{scheme}://{server or host}/.well-known/webfinger?resource={resource}"
 
 
 def build_jrd(
@@ -121,8 +122,25 @@ def actor_id_from_jrd(jrd: dict[str, Any], resource: str) -> str:
 async def resolve(fetcher: SafeFetcher, handle: str, *, scheme: str = "https") -> str:
     """The actor id of "user@host" (or "@user@host", "acct:user@host"), via WebFinger.
 
-    Raises WebFingerError for a bad handle or answer, FetchError when the lookup fails.
+    An answer that points at an actor on another server (a domain that delegates its
+    accounts to a server elsewhere) counts only when that server's own WebFinger gives
+    the same actor for the same account: a host cannot name another server's actor as
+    its own. Raises WebFingerError for a bad handle or answer, FetchError when the
+    lookup fails.
     """
     user, host = parse_resource(handle)
     jrd = await fetcher.fetch_jrd(webfinger_url(user, host, scheme=scheme))
-    return actor_id_from_jrd(jrd, handle)
+    actor_id = actor_id_from_jrd(jrd, handle)
+    actor_scheme = urlsplit(actor_id).scheme.lower()
+    server = authority_of(actor_id)
+    if actor_scheme == scheme.lower() and same_authority(server, host, scheme):
+        return actor_id
+    confirmation = webfinger_url(user, host, scheme=actor_scheme, server=server)
+    confirmed = actor_id_from_jrd(await fetcher.fetch_jrd(confirmation), handle)
+    if confirmed != actor_id:
+        raise WebFingerError(
+            handle,
+            f"{host} names the actor {actor_id}, but {server} does not confirm it "
+            f"(it answers {confirmed})",
+        )
+    return actor_id

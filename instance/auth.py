@@ -14,6 +14,7 @@ from federation import (
     RequestParts,
     SignatureError,
     Verified,
+    authority_of,
     verify_signed_request,
 )
 from instance.problems import Problem
@@ -99,14 +100,19 @@ def request_parts(
     svc: Services, request: Request, body: bytes = b"", headers: Headers | None = None
 ) -> RequestParts:
     """What signature verification reads of a request: method, target as received
-    (path and query), the host the sender addressed, headers and the raw body."""
+    (path and query), this instance's host, headers and the raw body.
+
+    The host a signature must cover is this instance's, from its base URL, whatever
+    Host the request carries (a reverse proxy may pass it or not): a request signed for
+    another server and replayed here with that server's Host does not verify.
+    """
     target = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
     if query := request.scope.get("query_string", b""):
         target += "?" + query.decode("latin-1")
     return RequestParts(
         method=request.method,
         target=target,
-        host=request.headers.get("host", svc.urls.host),
+        host=authority_of(svc.urls.base),
         headers=headers if headers is not None else request_headers(request),
         body=body,
         scheme=svc.urls.base.split("://", 1)[0],

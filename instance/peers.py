@@ -8,6 +8,13 @@ already (from the actor's ``Update``, or by fetching it). Only when the database
 the same key is it fetched again from its server (at most once a minute per key and
 process, see the key cache), and the database row is replaced, which is how every
 other process learns of a rotated key.
+
+Who may say what a key is: only the key's own origin. An actor document gives us only
+its own keys (``<actor>#…``, which a fetch of the key id would read from that very
+document), and a stored key keeps its owner: its PEM changes only when the owner's own
+document says so (fetched from it, or sent in an ``Update`` the owner signed), or when
+a fetch of the key id from its origin confirms it (:func:`federation.fetch_remote_key`).
+No other document can bind or rebind it.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +41,8 @@ from federation import (
     fetch_remote_key,
     key_from_document,
     load_public_key,
+    origin_of,
+    same_url,
 )
 from instance.problems import Problem
 from instance.store.db import Database
@@ -81,10 +90,15 @@ class Peers:
         return found is not None
 
     async def _stored_key(self, key_id: str) -> RemoteKey | None:
-        """The database's copy of a key, if it has one."""
+        """The database's copy of a key, if it has one (and it is on its owner's origin)."""
         async with self.db.read() as session:
             row = await session.scalar(select(RemoteKeyRow).where(RemoteKeyRow.key_id == key_id))
         if row is None:
+            return None
+        if origin_of(row.key_id) != origin_of(row.owner):
+            # Never stored by this code; a row written before keys were checked for
+            # origin is not believed, and the key is fetched from its origin instead.
+            log.warning("ignoring the stored key %s of %s: another origin", key_id, row.owner)
             return None
         return RemoteKey(row.key_id, row.owner, load_public_key(row.public_key_pem), row.fetched_at)
 
@@ -99,6 +113,7 @@ class Peers:
         return key
 
     async def _store_key(self, key: RemoteKey) -> None:
+        """Store a key fetched from its own origin: the one source that may rebind it."""
         for attempt in (1, 2):
             try:
                 async with self.db.write() as session:
@@ -122,7 +137,11 @@ class Peers:
     # Actors -------------------------------------------------------------------------
 
     async def actor(self, uri: str, *, refresh: bool = False) -> RemoteActor:
-        """The remote actor ``uri``, fetched when unknown, stale, or ``refresh``."""
+        """The remote actor ``uri``, fetched when unknown, stale, or ``refresh``.
+
+        The document must be ``uri``'s own: served at ``uri`` (redirects stay on its
+        origin) with ``uri`` as its id.
+        """
         if not refresh:
             async with self.db.read() as session:
                 row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
@@ -132,11 +151,19 @@ class Peers:
             document = await self.fetcher.fetch_object(uri)
         except FetchError as exc:
             raise ActorUnavailable(uri, exc.reason if hasattr(exc, "reason") else str(exc)) from exc
+        found = document.get("id")
+        if not isinstance(found, str) or not same_url(found, uri):
+            raise ActorUnavailable(uri, f"the document served for it is {found!r}")
         return await self.remember_actor(document)
 
     async def remember_actor(self, document: Mapping[str, Any]) -> RemoteActor:
-        """Store (or refresh) an actor document we fetched or were sent by its owner."""
+        """Store (or refresh) an actor document we fetched or were sent by its owner.
+
+        The caller vouches that the document is its id's own: fetched at its id, or
+        sent in an ``Update`` its id signed. Its keys are taken as the rules above say.
+        """
         fields = actor_fields(document)
+        learned: list[RemoteKey] = []
         for attempt in (1, 2):
             try:
                 async with self.db.write() as session:
@@ -150,33 +177,49 @@ class Peers:
                         for name, value in fields.items():
                             setattr(row, name, value)
                         row.fetched_at = utcnow()
-                    await self._remember_keys(session, document, fields["uri"])
+                    learned = await self._remember_keys(session, document, fields["uri"])
                 break
             except IntegrityError:
                 # Another process stored the same actor at the same moment: update it.
                 if attempt == 2:
                     raise
         assert row is not None
+        for key in learned:
+            self.keys.put(key)
         return row
 
-    async def _remember_keys(self, session: Any, document: Mapping[str, Any], uri: str) -> None:
+    async def _remember_keys(
+        self, session: Any, document: Mapping[str, Any], uri: str
+    ) -> list[RemoteKey]:
+        """Store the keys ``uri``'s document publishes that it may speak for."""
+        learned: list[RemoteKey] = []
         entries = document.get("publicKey")
         for entry in entries if isinstance(entries, list) else [entries]:
             if not isinstance(entry, Mapping) or not isinstance(entry.get("id"), str):
                 continue
+            key_id: str = entry["id"]
+            if not same_url(urldefrag(key_id).url, uri):
+                # Only `<uri>` or `<uri>#…` is the document's own key, as a fetch of the
+                # key id would confirm; any other it lists (on another origin, or another
+                # actor's on this one) is fetched from its own URL when it signs.
+                log.warning("ignoring the key %s listed by %s: not its own", key_id, uri)
+                continue
             try:
-                key = key_from_document(document, entry["id"])
+                key = key_from_document(document, key_id)
             except (KeyFormatError, OriginError) as exc:
                 log.info("ignoring a key of %s: %s", uri, exc)
                 continue
-            row = await session.scalar(
-                select(RemoteKeyRow).where(RemoteKeyRow.key_id == key.key_id)
-            )
+            row = await session.scalar(select(RemoteKeyRow).where(RemoteKeyRow.key_id == key_id))
             if row is None:
-                session.add(RemoteKeyRow(key_id=key.key_id, owner=uri, public_key_pem=key.pem))
+                session.add(RemoteKeyRow(key_id=key_id, owner=uri, public_key_pem=key.pem))
+            elif row.owner != uri:
+                # Only the key's owner (or a fetch of the key itself) may change it.
+                log.warning("ignoring the key %s listed by %s: it is %s's", key_id, uri, row.owner)
+                continue
             elif row.public_key_pem != key.pem:
                 row.public_key_pem, row.fetched_at = key.pem, utcnow()
-            self.keys.put(key)
+            learned.append(key)
+        return learned
 
     async def forget_actor(self, uri: str) -> None:
         """Drop an actor and its keys (it was deleted)."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import update
 
+from federation import load_private_key, sign_request
 from instance.agents import get_agent
 from instance.ledger.audit import audit
 from instance.problems import Problem
@@ -68,3 +71,30 @@ async def test_only_parties_read_or_audit_a_record(pair: Pair) -> None:
         assert agent is not None
     with pytest.raises(Problem, match="not a party"):
         await audit(pair.b.services, agent, agreement["id"])
+
+
+async def test_a_signed_read_is_for_this_instance_only(pair: Pair) -> None:
+    """alice's signed GET of B's record is answered; the same GET signed for another
+    server and sent to B with that server's Host is refused, saying why (issue 11,
+    defect 6: a signed request is bound to the instance it was signed for)."""
+    _proposal, _bread, agreement, _currency = await agreed(pair)
+    async with pair.a.services.db.read() as session:
+        alice = await get_agent(session, "alice")
+    assert alice is not None
+    key = load_private_key(alice.private_key_pem)
+    key_id = pair.a.services.urls.key("alice")
+    path = f"/records?id={quote(agreement['id'], safe='')}"
+
+    def signed_get(url: str) -> dict[str, str]:
+        accept = {"Accept": "application/activity+json"}
+        return accept | sign_request("GET", url, accept, None, key_id, key, datetime.now(UTC))
+
+    response = await pair.b.client.get(
+        f"https://b.test{path}", headers=signed_get(f"https://b.test{path}")
+    )
+    assert response.status_code == 200, response.text
+    replayed = await pair.b.client.get(
+        f"https://b.test{path}", headers=signed_get(f"https://c.test{path}")
+    )
+    assert replayed.status_code == 401, replayed.text
+    assert "signed for the host c.test" in replayed.json()["detail"]

@@ -169,10 +169,16 @@ async def test_redirect_to_a_refused_address_is_checked_again() -> None:
             "/meta": lambda r: RedirectResponse("http://169.254.169.254/latest/meta-data", 302),
         }
         async with serve(app(routes)) as base:
+            # A WebFinger answer may move to another host: its address is checked again.
             with pytest.raises(AddressRefused, match=r"127\.0\.0\.2.*loopback"):
+                await fetcher(client).fetch_jrd(base + "/start")
+            # An object never leaves its origin.
+            with pytest.raises(FetchRefused, match="redirect to another origin"):
                 await fetcher(client).fetch_object(base + "/start")
-            with pytest.raises(AddressRefused, match="link-local"):
-                await fetcher(client).fetch_object(base + "/meta")
+            # A never-a-peer literal is refused before asking, even under the switch.
+            for fetch in (fetcher(client).fetch_jrd, fetcher(client).fetch_object):
+                with pytest.raises(AddressRefused, match="link-local"):
+                    await fetch(base + "/meta")
 
 
 async def test_redirect_to_another_scheme_is_refused(client: httpx.AsyncClient) -> None:

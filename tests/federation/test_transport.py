@@ -113,11 +113,53 @@ async def test_backend_checks_ip_literals_without_resolving() -> None:
         await backend.connect_tcp("::ffff:127.0.0.1", 443)
 
 
-async def test_development_switch_lifts_the_check() -> None:
+async def test_development_switch_lets_loopback_and_private_networks_through() -> None:
+    answers = ["127.0.0.1", "10.1.2.3", "192.168.0.9", "172.20.0.1", "100.64.1.1", "fd00::5"]
+    answers += ["::1", "::ffff:7f00:1"]
+    backend = GuardedBackend(allow_private_network=True, resolve=resolver({"dev.test": answers}))
+    assert await backend.checked_addresses("dev.test", 80, None) == answers
+
+
+NEVER_PEERS = [
+    ("0.0.0.0", "unspecified"),
+    ("0.1.2.3", "private"),
+    ("::", "unspecified"),
+    ("::ffff:0.0.0.0", "unspecified"),
+    ("169.254.169.254", "link-local"),
+    ("::ffff:169.254.169.254", "link-local"),
+    ("fe80::1", "link-local"),
+    ("224.0.0.1", "multicast"),
+    ("ff02::1", "multicast"),
+    ("255.255.255.255", "private|reserved"),
+    ("240.0.0.1", "reserved|private"),
+    ("192.0.2.1", "private"),
+    ("2001:db8::1", "private|not a global"),
+    ("fec0::1", "site-local|reserved"),
+    ("::127.0.0.1", "IPv4-compatible"),
+    ("64:ff9b::7f00:1", "NAT64"),
+]
+
+
+@pytest.mark.parametrize(("address", "why"), NEVER_PEERS)
+def test_addresses_that_are_never_peers_stay_refused_under_the_switch(
+    address: str, why: str
+) -> None:
+    reason = address_refusal(ipaddress.ip_address(address), allow_private_network=True)
+    assert reason is not None
+    assert re.search(why, reason), reason
+
+
+@pytest.mark.parametrize(("address", "why"), NEVER_PEERS)
+async def test_the_switch_never_connects_to_them_by_literal_or_by_name(
+    address: str, why: str
+) -> None:
     backend = GuardedBackend(
-        allow_private_network=True, resolve=resolver({"dev.test": ["127.0.0.1"]})
+        allow_private_network=True, resolve=resolver({"rebind.test": [address]})
     )
-    assert await backend.checked_addresses("dev.test", 80, None) == ["127.0.0.1"]
+    for host in (address, f"[{address}]" if ":" in address else address, "rebind.test"):
+        with pytest.raises(AddressRefused) as caught:
+            await backend.connect_tcp(host, 80)
+        assert re.search(why, caught.value.why), caught.value.why
 
 
 async def test_resolution_failure_is_a_connect_error() -> None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+import base64
+from typing import Any, Protocol
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from federation import httpsig, rfc9421
+from federation.clock import format_http_date
+from federation.digest import digest_header
 from federation.errors import (
     OriginError,
     SignatureInvalid,
     SignatureMalformed,
+    SignatureMisdirected,
     SignatureMissing,
 )
 from federation.headers import Headers
@@ -171,3 +176,51 @@ def test_check_same_origin(object_id: str, ok: bool) -> None:
 def test_origin_of_normalizes_default_ports() -> None:
     assert origin_of("https://A.example/x") == ("https", "a.example", 443)
     assert origin_of("http://a.example:8080/") == ("http", "a.example", 8080)
+
+
+@pytest.mark.parametrize(
+    "signer", [httpsig.sign_request, rfc9421.sign_rfc9421], ids=["cavage", "rfc9421"]
+)
+def test_a_request_signed_for_another_server_is_misdirected_here(
+    signer: Any, rsa_key: rsa.RSAPrivateKey, alice_key: PublicKey
+) -> None:
+    """Signed for other.example and replayed to local.example with other.example's Host
+    (what the Host header says does not matter: we check against our own host)."""
+    added = signer("POST", "https://other.example/users/bob/inbox", {}, BODY, KEY_ID, rsa_key, NOW)
+    added.setdefault("Host", "other.example")
+    replayed = parts(added)
+    assert replayed.headers.get("host") == "other.example"
+    with pytest.raises(SignatureMisdirected, match=r"signed for the host other\.example"):
+        verify_request(replayed, alice_key, NOW, require_digest=True)
+    # With our Host header instead, it is simply a signature that does not verify here.
+    rehosted = RequestParts(
+        "POST",
+        "/users/bob/inbox",
+        "local.example",
+        Headers([(k, "local.example" if k.lower() == "host" else v) for k, v in added.items()]),
+        BODY,
+    )
+    with pytest.raises(SignatureInvalid):
+        verify_request(rehosted, alice_key, NOW, require_digest=True)
+
+
+def test_our_authority_spelled_otherwise_or_rewritten_by_a_proxy_verifies(
+    rsa_key: rsa.RSAPrivateKey, alice_key: PublicKey
+) -> None:
+    # Signed over the Host the sender wrote (upper case, explicit default port).
+    date = format_http_date(NOW)
+    sent = {"Host": "LOCAL.Example:443", "Date": date, "Digest": digest_header(BODY)}
+    covered = ("(request-target)", "host", "date", "digest")
+    params = httpsig.CavageParams(KEY_ID, "rsa-sha256", covered, b"")
+    as_sent = RequestParts("POST", "/users/bob/inbox", "LOCAL.Example:443", Headers(sent), BODY)
+    text = httpsig.signing_string(params, as_sent)
+    signature = rsa_key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())
+    sent["Signature"] = (
+        f'keyId="{KEY_ID}",algorithm="rsa-sha256",headers="{" ".join(covered)}",'
+        f'signature="{base64.b64encode(signature).decode()}"'
+    )
+    assert verify_request(parts(sent), alice_key, NOW, require_digest=True).actor_id == ACTOR
+    # Signed for local.example, passed on by a proxy that rewrote Host to its upstream.
+    rewritten = {**httpsig.sign_request("POST", INBOX, {}, BODY, KEY_ID, rsa_key, NOW)}
+    rewritten["Host"] = "127.0.0.1:8000"
+    assert verify_request(parts(rewritten), alice_key, NOW, require_digest=True).key_id == KEY_ID

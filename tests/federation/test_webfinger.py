@@ -147,3 +147,45 @@ async def test_resolve_against_a_loopback_server() -> None:
         with pytest.raises(FetchFailed) as caught:
             await resolve(fetcher, f"bob@{host}", scheme="http")
         assert caught.value.status == 404
+
+
+async def test_an_answer_naming_another_servers_actor_needs_that_servers_word() -> None:
+    """mallory's host answers for `bob@` with an actor on the victim's server: refused
+    unless the victim's server gives the same actor for that account (as a domain that
+    delegates its accounts to a server elsewhere does)."""
+    victim_accounts: dict[str, str] = {}
+
+    async def victim_webfinger(request: Request) -> Response:
+        actor = victim_accounts.get(request.query_params["resource"])
+        if actor is None:
+            return Response(status_code=404)
+        return JSONResponse(
+            build_jrd(request.query_params["resource"], actor), media_type="application/jrd+json"
+        )
+
+    victim = Starlette(routes=[Route("/.well-known/webfinger", victim_webfinger)])
+    async with serve(victim) as victim_base:
+        victim_actor = f"{victim_base}/agents/alice"
+
+        async def pointing(request: Request) -> Response:
+            return JSONResponse(
+                build_jrd(request.query_params["resource"], victim_actor),
+                media_type="application/jrd+json",
+            )
+
+        pointer = Starlette(routes=[Route("/.well-known/webfinger", pointing)])
+        async with (
+            serve(pointer) as base,
+            httpx.AsyncClient(transport=guarded_transport(True)) as client,
+        ):
+            fetcher = SafeFetcher(client, None, allow_private_network=True)
+            handle = f"bob@{base.removeprefix('http://')}"
+            with pytest.raises(FetchFailed) as caught:
+                await resolve(fetcher, handle, scheme="http")
+            assert caught.value.status == 404  # the victim's server knows no such account
+            victim_accounts[f"acct:{handle}"] = f"{victim_base}/agents/carol"
+            with pytest.raises(WebFingerError, match="does not confirm"):
+                await resolve(fetcher, handle, scheme="http")
+            # The server does hold that account for the domain: a delegation, accepted.
+            victim_accounts[f"acct:{handle}"] = victim_actor
+            assert await resolve(fetcher, handle, scheme="http") == victim_actor
