@@ -7,10 +7,25 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from instance.services import services
+from instance.store.models import Agent
+from instance.web.app.formatting import Format
+from instance.web.app.overview import agreement_terms, overview
 from instance.web.app.sessions import signed_in
 from instance.web.pages import render_page
 
 __all__ = ["routes"]
+
+#: Messages a form may leave for the dashboard (``?done=``): fixed texts, never echoed.
+NOTICES = {
+    "published": "Published.",
+    "withdrawn": "Withdrawn.",
+    "accepted": "Accepted.",
+    "rejected": "Answered: no.",
+    "recorded": "Recorded.",
+    "sent": "Sent.",
+    "followed": "Follow request sent.",
+    "saved": "Saved.",
+}
 
 
 async def dashboard(request: Request) -> Response:
@@ -18,7 +33,19 @@ async def dashboard(request: Request) -> Response:
     me = await signed_in(svc, request)
     if me is None:
         return RedirectResponse("/login", status_code=303)
-    response = render_page(svc, "dashboard.html", me=me)
+    async with svc.db.read() as session:
+        agent = await session.get(Agent, me.agent.id)
+        assert agent is not None
+        view = await overview(session, svc.urls, agent)
+    response = render_page(
+        svc,
+        "dashboard.html",
+        me=me,
+        view=view,
+        fmt=Format(svc.urls),
+        terms=agreement_terms,
+        notice=NOTICES.get(request.query_params.get("done", ""), ""),
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -45,6 +45,8 @@ from instance.store.models import (
     Proposal,
     ResourceSpecification,
 )
+from instance.web.app.records import record_page
+from instance.web.app.sessions import signed_in
 from instance.web.collections import collection_response
 from instance.web.pages import proposal_page
 from vocab import Measure, outgoing_context
@@ -121,6 +123,7 @@ class RecordKind:
     """One kind of ledger record: where its rows are, who its parties are (the only ones
     who may read it) and how it is written out."""
 
+    name: str
     model: Any
     #: The agents (actor ids) that may read a row: its parties.
     parties: Callable[[AsyncSession, Services, Any], Awaitable[tuple[str | None, ...]]]
@@ -166,24 +169,28 @@ async def _owner(session: AsyncSession, svc: Services, row: EconomicResource) ->
 #: Collection name (and path segment of ids) -> the kind of record.
 KINDS: dict[str, RecordKind] = {
     "agreements": RecordKind(
+        "agreements",
         Agreement,
         _between("proposer", "counterparty"),
         lambda me, _agent: or_(Agreement.proposer == me, Agreement.counterparty == me),
         _render_agreement,
     ),
     "commitments": RecordKind(
+        "commitments",
         Commitment,
         _between("provider", "receiver"),
         lambda me, _agent: or_(Commitment.provider == me, Commitment.receiver == me),
         _render_commitment,
     ),
     "events": RecordKind(
+        "events",
         EconomicEvent,
         _between("provider", "receiver"),
         lambda me, _agent: or_(EconomicEvent.provider == me, EconomicEvent.receiver == me),
         _render_event,
     ),
     "resources": RecordKind(
+        "resources",
         EconomicResource,
         _owner,
         lambda _me, agent: EconomicResource.agent_id == agent.id,
@@ -209,6 +216,18 @@ async def _party_record(request: Request, kind: RecordKind, uri: str) -> Respons
     Records are never public, so the reader is worked out first (no session open
     meanwhile); without one there is nothing to read."""
     svc = services(request)
+    if negotiate(request) == "html":
+        # A browser: the party is whoever is signed in (the Agent app's session).
+        me = await signed_in(svc, request)
+        if me is None:
+            raise _hidden(request)
+        async with svc.db.read() as session:
+            row = await session.scalar(select(kind.model).where(kind.model.uri == uri))
+            if row is None or svc.urls.actor(me.agent.username) not in await kind.parties(
+                session, svc, row
+            ):
+                raise _hidden(request)
+            return await record_page(svc, session, kind.name, row, me)
     viewer = await reader(svc, request)
     if viewer is None:
         raise _hidden(request)
