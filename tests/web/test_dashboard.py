@@ -79,5 +79,5 @@ async def test_offers_from_others_wait_for_an_answer(pair: Pair) -> None:
     await pair.settle()
     await sign_in(pair.a.client, "alice")
     text = _text((await pair.a.client.get("/dashboard", headers=HTML)).text)
-    assert "Offer from bob@b.test : 10 kg for 20" in text
+    assert "Offer from bob@b.test: 10 kg for 20" in text
     assert "Rye bread offer" in text

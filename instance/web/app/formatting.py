@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from instance.urls import Urls
 from instance.web.app.overview import quantity
@@ -28,6 +28,14 @@ class Format:
         parts = urlsplit(uri)
         name = parts.path.rstrip("/").rsplit("/", 1)[-1] or parts.netloc
         return name if self.urls.is_local(uri) else f"{name}@{parts.netloc}"
+
+    def page(self, uri: str | None) -> str:
+        """Where a browser reads a record: at its id when it is ours, else our copy."""
+        if not uri:
+            return ""
+        if self.urls.is_local(uri):
+            return uri
+        return "/app/record?id=" + quote(uri, safe="")
 
     def qty(self, value: Decimal | None, unit: str | None) -> str:
         found = quantity(value, unit)

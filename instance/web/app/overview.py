@@ -94,6 +94,8 @@ class Overview:
     credits_waiting: list[EconomicEvent] = field(default_factory=list)
     events: list[EconomicEvent] = field(default_factory=list)
     proposals: list[Proposal] = field(default_factory=list)
+    #: Open proposals of other agents that reached this instance.
+    others: list[Proposal] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)
 
     def kind(self, uri: str | None) -> str:
@@ -272,6 +274,16 @@ async def overview(session: AsyncSession, urls: Urls, agent: Agent) -> Overview:
                 .where(Proposal.agent_id == agent.id, Proposal.state == "open")
                 .order_by(Proposal.id.desc())
                 .limit(LIST_LIMIT)
+            )
+        ).all()
+    )
+    seen.others = list(
+        (
+            await session.scalars(
+                select(Proposal)
+                .where(Proposal.proposer != me, Proposal.state == "open", Proposal.public)
+                .order_by(Proposal.id.desc())
+                .limit(20)
             )
         ).all()
     )

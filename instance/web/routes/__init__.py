@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from instance.web.routes import account, actors, boxes, dashboard, ledger, objects, wellknown
+from instance.web.routes import account, actors, boxes, dashboard, forms, ledger, objects, wellknown
 
 __all__ = ["routes"]
 
@@ -14,6 +14,7 @@ def routes() -> list[BaseRoute]:
         *wellknown.routes,
         *account.routes,
         *dashboard.routes,
+        *forms.routes,
         *boxes.routes,
         *objects.routes,
         *actors.routes,

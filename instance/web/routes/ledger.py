@@ -275,6 +275,26 @@ async def record(request: Request) -> Response:
     return await _party_record(request, KINDS["agreements"], uri)
 
 
+async def record_page_for(request: Request) -> Response:
+    """Our copy of any record a signed-in party holds, whichever instance minted its id
+    (``/app/record?id=``): what the Agent app links to for another instance's records."""
+    uri = request.query_params.get("id", "")
+    if not uri or len(uri) > 2048:
+        raise Problem(400, "id= names the record", field="id")
+    svc = services(request)
+    base = uri.split("#", 1)[0]
+    async with svc.db.read() as session:
+        if await session.scalar(select(Agreement.id).where(Agreement.uri == base)):
+            name, uri = "agreements", base
+        elif await session.scalar(select(Commitment.id).where(Commitment.uri == uri)):
+            name = "commitments"
+        elif await session.scalar(select(EconomicEvent.id).where(EconomicEvent.uri == uri)):
+            name = "events"
+        else:
+            raise _hidden(request)
+    return await _party_record(request, KINDS[name], uri)
+
+
 # The agent's collections (its own client only) -------------------------------------------
 
 
@@ -311,6 +331,7 @@ routes = [
     Route("/proposals/{id}", proposal),
     *(Route(f"/{name}/{{id}}", _record_route(name)) for name in KINDS),
     Route("/records", record),
+    Route("/app/record", record_page_for),
     Route("/specs/{id}", specification),
     Route("/agents/{username}/{collection:str}", agent_collection),
 ]
