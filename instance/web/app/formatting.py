@@ -7,9 +7,12 @@ One :class:`Format` per request (it will carry the reader's locale): templates c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import quote, urlsplit
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 
 from instance.urls import Urls
 from instance.web.app.overview import quantity
@@ -20,6 +23,12 @@ __all__ = ["Format"]
 @dataclass(frozen=True, slots=True)
 class Format:
     urls: Urls
+    #: One of :data:`instance.web.app.locales.LANGUAGES`.
+    language: str = "en"
+
+    def number(self, value: Decimal) -> str:
+        """Every digit of ``value``, with the locale's separators (``1 234,5`` in French)."""
+        return format_decimal(value, locale=self.language, decimal_quantization=False)
 
     def who(self, uri: str | None) -> str:
         """``alice`` for one of ours, ``bob@b.example`` for anyone else."""
@@ -39,7 +48,10 @@ class Format:
 
     def qty(self, value: Decimal | None, unit: str | None) -> str:
         found = quantity(value, unit)
-        return found.text if found else ""
+        if found is None:
+            return ""
+        number = self.number(found.value)
+        return number if found.unit == "one" else f"{number} {found.symbol or found.label}"
 
     def measure(self, value: object) -> str:
         """A Measure as JSON (``hasNumericalValue``, ``hasUnit``), written exactly."""
@@ -53,7 +65,10 @@ class Format:
         return self.qty(number, unit if isinstance(unit, str) else "one")
 
     def when(self, moment: datetime | None) -> str:
-        return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
+        if moment is None:
+            return ""
+        written = format_datetime(moment, "medium", tzinfo=UTC, locale=self.language)
+        return f"{written} UTC"
 
     def date(self, moment: datetime | None) -> str:
-        return f"{moment:%Y-%m-%d}" if moment else ""
+        return format_date(moment, "medium", locale=self.language) if moment else ""

@@ -76,8 +76,9 @@ async def record_page(
     errors: Mapping[str, str] | None = None,
     values: Mapping[str, str] | None = None,
     status: int = 200,
+    language: str = "en",
 ) -> Response:
-    fmt = Format(svc.urls)
+    fmt = Format(svc.urls, language)
     myself = svc.urls.actor(me.agent.username)
     lines: list[Line | None] = []
     context: dict[str, Any] = {}
@@ -170,6 +171,7 @@ async def record_page(
         svc,
         "record.html",
         status=status,
+        language=language,
         me=me,
         errors=errors or {},
         values=values or {},

@@ -20,6 +20,7 @@ from instance.services import Services, services
 from instance.store.models import utcnow
 from instance.web.app import csrf, throttle
 from instance.web.app.forms import read_form
+from instance.web.app.locales import pick_language
 from instance.web.app.passwords import MAX_LENGTH, stored_hash, verify_password
 from instance.web.app.sessions import (
     COOKIE,
@@ -58,7 +59,13 @@ def _login_page(
 ) -> Response:
     token = csrf.login_token(request)
     response = render_page(
-        svc, "login.html", status=status, error=error, username=username, csrf_token=token
+        svc,
+        "login.html",
+        status=status,
+        language=pick_language(request),
+        error=error,
+        username=username,
+        csrf_token=token,
     )
     response.headers.update(headers or {})
     response.headers["Cache-Control"] = "no-store"

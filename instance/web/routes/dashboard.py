@@ -9,6 +9,7 @@ from starlette.routing import Route
 from instance.services import services
 from instance.store.models import Agent
 from instance.web.app.formatting import Format
+from instance.web.app.locales import pick_language
 from instance.web.app.overview import agreement_terms, overview
 from instance.web.app.sessions import signed_in
 from instance.web.pages import render_page
@@ -37,12 +38,14 @@ async def dashboard(request: Request) -> Response:
         agent = await session.get(Agent, me.agent.id)
         assert agent is not None
         view = await overview(session, svc.urls, agent)
+    language = pick_language(request)
     response = render_page(
         svc,
         "dashboard.html",
+        language=language,
         me=me,
         view=view,
-        fmt=Format(svc.urls),
+        fmt=Format(svc.urls, language),
         terms=agreement_terms,
         notice=NOTICES.get(request.query_params.get("done", ""), ""),
     )

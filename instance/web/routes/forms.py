@@ -32,6 +32,7 @@ from instance.web.app.documents import (
 )
 from instance.web.app.formatting import Format
 from instance.web.app.forms import Form, read_form
+from instance.web.app.locales import pick_language
 from instance.web.app.records import record_page
 from instance.web.app.sessions import SignedIn, signed_in
 from instance.web.pages import render_page
@@ -68,9 +69,23 @@ def _errors(problem: Problem, fields: tuple[str, ...]) -> dict[str, str]:
 
 
 def _page(
-    svc: Services, template: str, me: SignedIn, status: int = 200, **context: Any
+    svc: Services,
+    request: Request,
+    template: str,
+    me: SignedIn,
+    status: int = 200,
+    **context: Any,
 ) -> Response:
-    response = render_page(svc, template, status=status, me=me, fmt=Format(svc.urls), **context)
+    language = pick_language(request)
+    response = render_page(
+        svc,
+        template,
+        status=status,
+        language=language,
+        me=me,
+        fmt=Format(svc.urls, language),
+        **context,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -118,7 +133,9 @@ async def publish(request: Request) -> Response:
         me = await signed_in(svc, request)
         if me is None:
             return _to_login()
-        return _page(svc, "publish.html", me, values={}, errors={}, kinds=await _known_kinds(svc))
+        return _page(
+            svc, request, "publish.html", me, values={}, errors={}, kinds=await _known_kinds(svc)
+        )
     posted = await _posted(svc, request)
     if isinstance(posted, Response):
         return posted
@@ -131,6 +148,7 @@ async def publish(request: Request) -> Response:
     except Problem as problem:
         return _page(
             svc,
+            request,
             "publish.html",
             me,
             status=problem.status,
@@ -210,7 +228,9 @@ async def answer(request: Request) -> Response:
             except Problem as problem:
                 errors = _errors(problem, fields)
         values = {"proposal": uri}
-        return _page(svc, "answer.html", me, published=published, values=values, errors=errors)
+        return _page(
+            svc, request, "answer.html", me, published=published, values=values, errors=errors
+        )
     posted = await _posted(svc, request)
     if isinstance(posted, Response):
         return posted
@@ -223,6 +243,7 @@ async def answer(request: Request) -> Response:
     except Problem as problem:
         return _page(
             svc,
+            request,
             "answer.html",
             me,
             status=problem.status,
@@ -268,6 +289,7 @@ async def fulfil(request: Request) -> Response:
                 kind,
                 row,
                 me,
+                language=pick_language(request),
                 errors=_errors(problem, ("quantity", "form")),
                 values=form,
                 status=problem.status,
@@ -284,7 +306,7 @@ async def follow(request: Request) -> Response:
         me = await signed_in(svc, request)
         if me is None:
             return _to_login()
-        return _page(svc, "follow.html", me, values={}, errors={})
+        return _page(svc, request, "follow.html", me, values={}, errors={})
     posted = await _posted(svc, request)
     if isinstance(posted, Response):
         return posted
@@ -302,6 +324,7 @@ async def follow(request: Request) -> Response:
     except Problem as problem:
         return _page(
             svc,
+            request,
             "follow.html",
             me,
             status=problem.status,
@@ -324,7 +347,7 @@ async def tokens(request: Request) -> Response:
             agent = await session.get(Agent, me.agent.id)
             assert agent is not None
             rows = [(row, token_state(row)) for row in await list_tokens(session, agent)]
-        return _page(svc, "tokens.html", me, tokens=rows)
+        return _page(svc, request, "tokens.html", me, tokens=rows)
     posted = await _posted(svc, request)
     if isinstance(posted, Response):
         return posted

@@ -45,6 +45,7 @@ from instance.store.models import (
     Proposal,
     ResourceSpecification,
 )
+from instance.web.app.locales import pick_language
 from instance.web.app.records import record_page
 from instance.web.app.sessions import signed_in
 from instance.web.collections import collection_response
@@ -227,7 +228,9 @@ async def _party_record(request: Request, kind: RecordKind, uri: str) -> Respons
                 session, svc, row
             ):
                 raise _hidden(request)
-            return await record_page(svc, session, kind.name, row, me)
+            return await record_page(
+                svc, session, kind.name, row, me, language=pick_language(request)
+            )
     viewer = await reader(svc, request)
     if viewer is None:
         raise _hidden(request)
