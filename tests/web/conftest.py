@@ -7,6 +7,7 @@ import pytest
 from instance.agents import get_agent
 from instance.web.app.passwords import hash_password, set_password
 from tests.exchange.conftest import Pair, client
+from tests.fakepeer import FakePeer
 from tests.harness import Network, Running, make_settings, running
 from tests.web.signing import PASSWORD, add_person
 
@@ -46,3 +47,11 @@ def postgres_or_sqlite_second(request: pytest.FixtureRequest, database_url: str)
     factory = request.getfixturevalue(name)
     url: str = factory.new()
     return url
+
+
+@pytest.fixture
+def peer(pair: Pair) -> FakePeer:
+    """A scriptable remote server at https://peer.test, reachable from both instances."""
+    fake = FakePeer()
+    pair.network.add(fake.origin, fake.app())
+    return fake
