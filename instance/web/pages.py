@@ -40,33 +40,35 @@ PROFILE_PROPOSALS = 50
 
 
 def render_page(
-    svc: Services, template: str, status: int = 200, *, language: str = "en", **context: Any
+    svc: Services,
+    template: str,
+    status: int = 200,
+    *,
+    language: str | None = None,
+    **context: Any,
 ) -> Response:
-    """The page, in ``language`` (one of :data:`instance.web.app.locales.LANGUAGES`).
+    """The page, in ``language`` (one of :data:`instance.web.app.locales.LANGUAGES`,
+    chosen from the request's Accept-Language; None: English, not negotiated).
 
     The catalogue is installed for this render only: rendering is synchronous, so no
     other request renders in between, and English is put back after.
     """
     environment = svc.templates
     environment.install_gettext_translations(  # type: ignore[attr-defined]
-        translations(language), newstyle=True
+        translations(language or "en"), newstyle=True
     )
     try:
         page = environment.get_template(template).render(
             instance_name=svc.settings.instance_name,
             host=svc.urls.host,
             urls=svc.urls,
-            lang=language,
+            lang=language or "en",
             **context,
         )
     finally:
         environment.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    headers = (
-        {"Vary": "Accept, Accept-Language"}
-        if language != "en" or context.get("me")
-        else {"Vary": "Accept"}
-    )
-    return HTMLResponse(page, status_code=status, headers=headers)
+    vary = "Accept" if language is None else "Accept, Accept-Language"
+    return HTMLResponse(page, status_code=status, headers={"Vary": vary})
 
 
 def _typed(row: Proposal, intents: Sequence[Intent]) -> TypedProposal | None:
