@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import signal
 import sys
@@ -40,6 +41,7 @@ from instance.tokens import (
     token_state,
 )
 from instance.urls import Urls
+from instance.web.app.passwords import hash_password, set_password
 from instance.workers import Workers
 
 __all__ = ["main"]
@@ -82,6 +84,24 @@ async def cmd_agent_create(settings: Settings, args: argparse.Namespace) -> int:
             manually_approves_followers=args.manual_approval,
         )
     _out(Urls(settings.base_url).actor(agent.username))
+    return 0
+
+
+async def cmd_agent_password(settings: Settings, args: argparse.Namespace) -> int:
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"new password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            raise Problem(400, "the two passwords differ; nothing was changed", field="password")
+    hashed = await hash_password(password)
+    async with _session(settings, write=True) as session:
+        agent = await require_agent(session, args.username)
+        await set_password(session, agent, hashed)
+    print(
+        f"{args.username} can now sign in at {Urls(settings.base_url).base}/login",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -374,6 +394,14 @@ def _parser() -> argparse.ArgumentParser:
         "--manual-approval", action="store_true", help="hold follow requests for approval"
     )
     create.set_defaults(handler=cmd_agent_create)
+    password = agent.add_parser(
+        "password", help="set the password an agent signs in with at /login (asked twice)"
+    )
+    password.add_argument("username")
+    password.add_argument(
+        "--stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    password.set_defaults(handler=cmd_agent_password)
     listing = agent.add_parser("list", help="list local agents")
     listing.set_defaults(handler=cmd_agent_list)
 

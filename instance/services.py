@@ -24,11 +24,15 @@ __all__ = ["Services", "services", "templates_environment"]
 
 
 def templates_environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "web" / "templates"),
         autoescape=select_autoescape(default=True),
         enable_async=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    # English (the templates' own text) unless a page installs a catalogue for its render.
+    environment.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    return environment
 
 
 @dataclass

@@ -21,7 +21,16 @@ from importlib import resources
 from vocab.errors import UnitError
 from vocab.namespaces import OM2
 
-__all__ = ["OM2", "UnitInfo", "is_unit", "normalize_unit", "unit_info", "unit_iri", "unit_label"]
+__all__ = [
+    "OM2",
+    "UnitInfo",
+    "all_units",
+    "is_unit",
+    "normalize_unit",
+    "unit_info",
+    "unit_iri",
+    "unit_label",
+]
 
 _OM2_PREFIXES = (OM2, "https://www.ontology-of-units-of-measure.org/resource/om-2/", "om2:", "om:")
 _ALIASES = {"pound": "poundAvoirdupois"}
@@ -97,3 +106,8 @@ def unit_label(unit_id: str) -> str:
 def unit_iri(unit_id: str) -> str:
     """Return the full OM2 IRI of a unit."""
     return OM2 + normalize_unit(unit_id)
+
+
+def all_units() -> tuple[UnitInfo, ...]:
+    """Every unit of the OM2 list, in the list's order (for choosing one by name)."""
+    return tuple(_table().values())

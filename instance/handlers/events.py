@@ -212,6 +212,30 @@ async def post_accept_event(sub: Submission) -> Posted:
     return Posted(sub.activity, effects=accept)
 
 
+@outbox_handler("Reject", "EconomicEvent")
+async def post_decline_event(sub: Submission) -> Posted:
+    """The receiver declines a peer's credit that waits for acceptance: it stays
+    ``declined`` (events never change, nothing moves) and the provider is told."""
+    uri = id_of(object_of(sub.activity))
+    async with sub.svc.db.read() as session:
+        row = await session.scalar(select(EventRow).where(EventRow.uri == uri))
+    if row is None or row.receiver != sub.actor:
+        raise Problem(404, f"{uri} is not an event received by this agent", field="object")
+    if row.state != "claimed":
+        raise Problem(409, f"{uri} is {row.state}, not waiting for acceptance", field="object")
+    sub.activity["object"] = uri
+    sub.activity["to"] = [row.provider]
+
+    async def decline(session: AsyncSession) -> None:
+        found = await session.scalar(select(EventRow).where(EventRow.uri == uri).with_for_update())
+        assert found is not None
+        if found.state != "claimed":
+            raise Problem(409, f"{uri} is {found.state}", field="object")
+        found.state = "declined"
+
+    return Posted(sub.activity, effects=decline)
+
+
 @handles("Accept", "EconomicEvent")
 async def on_accept_event(ctx: Context) -> None:
     async with ctx.apply() as session:

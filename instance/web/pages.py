@@ -23,6 +23,7 @@ from instance.outbox.fediverse import note_id
 from instance.sanitize import clean_html
 from instance.services import Services
 from instance.store.models import Agent, Intent, Proposal, StoredObject
+from instance.web.app.locales import translations
 from vocab import Proposal as TypedProposal
 from vocab import VocabError, parse_object
 
@@ -38,11 +39,36 @@ __all__ = [
 PROFILE_PROPOSALS = 50
 
 
-def render_page(svc: Services, template: str, status: int = 200, **context: Any) -> Response:
-    page = svc.templates.get_template(template).render(
-        instance_name=svc.settings.instance_name, host=svc.urls.host, urls=svc.urls, **context
+def render_page(
+    svc: Services,
+    template: str,
+    status: int = 200,
+    *,
+    language: str | None = None,
+    **context: Any,
+) -> Response:
+    """The page, in ``language`` (one of :data:`instance.web.app.locales.LANGUAGES`,
+    chosen from the request's Accept-Language; None: English, not negotiated).
+
+    The catalogue is installed for this render only: rendering is synchronous, so no
+    other request renders in between, and English is put back after.
+    """
+    environment = svc.templates
+    environment.install_gettext_translations(  # type: ignore[attr-defined]
+        translations(language or "en"), newstyle=True
     )
-    return HTMLResponse(page, status_code=status, headers={"Vary": "Accept"})
+    try:
+        page = environment.get_template(template).render(
+            instance_name=svc.settings.instance_name,
+            host=svc.urls.host,
+            urls=svc.urls,
+            lang=language or "en",
+            **context,
+        )
+    finally:
+        environment.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    vary = "Accept" if language is None else "Accept, Accept-Language"
+    return HTMLResponse(page, status_code=status, headers={"Vary": vary})
 
 
 def _typed(row: Proposal, intents: Sequence[Intent]) -> TypedProposal | None:

@@ -8,6 +8,7 @@ from instance.store.models.objects import InboxEntry, StoredObject
 from instance.store.models.queues import Delivery, InboxItem, PeerHost
 from instance.store.models.servers import RemoteServer
 from instance.store.models.social import BlockedDomain, Follow, RemoteActor, RemoteKey
+from instance.store.models.web import LoginThrottle, Password, WebSession
 
 __all__ = [
     "Agent",
@@ -25,6 +26,8 @@ __all__ = [
     "InstanceIdentity",
     "InstanceKey",
     "Intent",
+    "LoginThrottle",
+    "Password",
     "PeerHost",
     "Proposal",
     "RemoteActor",
@@ -34,5 +37,6 @@ __all__ = [
     "StoredObject",
     "Token",
     "UTCDateTime",
+    "WebSession",
     "utcnow",
 ]

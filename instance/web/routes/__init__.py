@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from instance.web.routes import actors, boxes, ledger, objects, wellknown
+from instance.web.routes import account, actors, boxes, dashboard, forms, ledger, objects, wellknown
 
 __all__ = ["routes"]
 
 
 def routes() -> list[BaseRoute]:
-    return [*wellknown.routes, *boxes.routes, *objects.routes, *actors.routes, *ledger.routes]
+    return [
+        *wellknown.routes,
+        *account.routes,
+        *dashboard.routes,
+        *forms.routes,
+        *boxes.routes,
+        *objects.routes,
+        *actors.routes,
+        *ledger.routes,
+    ]

@@ -45,6 +45,9 @@ from instance.store.models import (
     Proposal,
     ResourceSpecification,
 )
+from instance.web.app.locales import pick_language
+from instance.web.app.records import record_page
+from instance.web.app.sessions import signed_in
 from instance.web.collections import collection_response
 from instance.web.pages import proposal_page
 from vocab import Measure, outgoing_context
@@ -121,6 +124,7 @@ class RecordKind:
     """One kind of ledger record: where its rows are, who its parties are (the only ones
     who may read it) and how it is written out."""
 
+    name: str
     model: Any
     #: The agents (actor ids) that may read a row: its parties.
     parties: Callable[[AsyncSession, Services, Any], Awaitable[tuple[str | None, ...]]]
@@ -166,24 +170,28 @@ async def _owner(session: AsyncSession, svc: Services, row: EconomicResource) ->
 #: Collection name (and path segment of ids) -> the kind of record.
 KINDS: dict[str, RecordKind] = {
     "agreements": RecordKind(
+        "agreements",
         Agreement,
         _between("proposer", "counterparty"),
         lambda me, _agent: or_(Agreement.proposer == me, Agreement.counterparty == me),
         _render_agreement,
     ),
     "commitments": RecordKind(
+        "commitments",
         Commitment,
         _between("provider", "receiver"),
         lambda me, _agent: or_(Commitment.provider == me, Commitment.receiver == me),
         _render_commitment,
     ),
     "events": RecordKind(
+        "events",
         EconomicEvent,
         _between("provider", "receiver"),
         lambda me, _agent: or_(EconomicEvent.provider == me, EconomicEvent.receiver == me),
         _render_event,
     ),
     "resources": RecordKind(
+        "resources",
         EconomicResource,
         _owner,
         lambda _me, agent: EconomicResource.agent_id == agent.id,
@@ -209,6 +217,20 @@ async def _party_record(request: Request, kind: RecordKind, uri: str) -> Respons
     Records are never public, so the reader is worked out first (no session open
     meanwhile); without one there is nothing to read."""
     svc = services(request)
+    if negotiate(request) == "html":
+        # A browser: the party is whoever is signed in (the Agent app's session).
+        me = await signed_in(svc, request)
+        if me is None:
+            raise _hidden(request)
+        async with svc.db.read() as session:
+            row = await session.scalar(select(kind.model).where(kind.model.uri == uri))
+            if row is None or svc.urls.actor(me.agent.username) not in await kind.parties(
+                session, svc, row
+            ):
+                raise _hidden(request)
+            return await record_page(
+                svc, session, kind.name, row, me, language=pick_language(request)
+            )
     viewer = await reader(svc, request)
     if viewer is None:
         raise _hidden(request)
@@ -256,6 +278,26 @@ async def record(request: Request) -> Response:
     return await _party_record(request, KINDS["agreements"], uri)
 
 
+async def record_page_for(request: Request) -> Response:
+    """Our copy of any record a signed-in party holds, whichever instance minted its id
+    (``/app/record?id=``): what the Agent app links to for another instance's records."""
+    uri = request.query_params.get("id", "")
+    if not uri or len(uri) > 2048:
+        raise Problem(400, "id= names the record", field="id")
+    svc = services(request)
+    base = uri.split("#", 1)[0]
+    async with svc.db.read() as session:
+        if await session.scalar(select(Agreement.id).where(Agreement.uri == base)):
+            name, uri = "agreements", base
+        elif await session.scalar(select(Commitment.id).where(Commitment.uri == uri)):
+            name = "commitments"
+        elif await session.scalar(select(EconomicEvent.id).where(EconomicEvent.uri == uri)):
+            name = "events"
+        else:
+            raise _hidden(request)
+    return await _party_record(request, KINDS[name], uri)
+
+
 # The agent's collections (its own client only) -------------------------------------------
 
 
@@ -292,6 +334,7 @@ routes = [
     Route("/proposals/{id}", proposal),
     *(Route(f"/{name}/{{id}}", _record_route(name)) for name in KINDS),
     Route("/records", record),
+    Route("/app/record", record_page_for),
     Route("/specs/{id}", specification),
     Route("/agents/{username}/{collection:str}", agent_collection),
 ]

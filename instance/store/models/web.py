@@ -1,0 +1,58 @@
+"""What the Agent app (the pages people sign in to) keeps: passwords, sessions, and the
+failed sign-ins that slow guessing down."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from instance.store.models.base import Base, utcnow
+
+__all__ = ["LoginThrottle", "Password", "WebSession"]
+
+
+class Password(Base):
+    """An agent's password, as an Argon2id hash (the PHC string carries its parameters)."""
+
+    __tablename__ = "passwords"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    hash: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie carries a random secret; only its SHA-256 digest
+    is stored, so a leaked table signs nobody in. Revoking keeps the row (it shows
+    when and why the session ended)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The token every form of this session carries (synchronizer-token CSRF defence).
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The client address and browser it was opened from, for the person's own list.
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins for one key (``account:NAME`` or ``address:IP``) in the current
+    window, and until when further tries are refused without being checked."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
