@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from instance.problems import Problem
 from instance.store.models import Agent, EconomicResource, ResourceSpecification, utcnow
 from instance.urls import Urls
-from vocab import OCE, Action, canonical_decimal
+from vocab import EXACT, OCE, Action, canonical_decimal
 
 __all__ = [
     "EFFECTS",
@@ -233,7 +233,7 @@ async def apply_effects(
                 field="resourceInventoriedAs",
             )
         current: Decimal = getattr(resource, move.column)
-        updated = current + move.sign * flow.quantity
+        updated = EXACT.add(current, EXACT.multiply(move.sign, flow.quantity))
         if updated < 0 and not resource.mutual_credit:
             label = "accounting" if move.column.startswith("accounting") else "onhand"
             raise Problem(
