@@ -34,6 +34,7 @@ from instance.store.migrate import upgrade
 from instance.urls import Urls
 from instance.web.headers import SecurityHeaders
 from instance.web.routes import routes
+from instance.web.urltext import RefuseNulInUrls
 from instance.workers import Workers
 from vocab import jsontext
 
@@ -97,7 +98,7 @@ class _App(Starlette):
     pages answered by its outermost middleware (a 500) carry the headers too."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        return SecurityHeaders(RefuseNulInUrls(super().build_middleware_stack()))
 
 
 def create_app(
