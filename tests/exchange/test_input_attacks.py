@@ -226,6 +226,28 @@ async def test_thirty_digit_quantities_are_stored_and_added_exactly(pair: Pair) 
     assert quantity(await alice.get(resource)) == "246913578024691357.802469135782"
 
 
+async def test_a_balance_past_thirty_digits_is_refused_and_changes_nothing(pair: Pair) -> None:
+    """Each amount is within bounds; their sum is not (PostgreSQL's column failed: 500)."""
+    alice = pair.alice
+    most = "9" * 30
+    resource = await raise_stock(alice, most)
+    before = await ledger_state(pair.a)
+    refused = await alice.post(
+        {
+            "type": "EconomicEvent",
+            "action": "raise",
+            "provider": alice.id,
+            "receiver": alice.id,
+            "resourceInventoriedAs": resource,
+            "resourceQuantity": kg(most),
+        },
+        status=422,
+    )
+    assert "more than 30 digits" in refused["detail"]
+    assert await ledger_state(pair.a) == before
+    assert quantity(await alice.get(resource)) == most
+
+
 async def test_too_many_digits_are_a_clear_400(pair: Pair) -> None:
     before = await ledger_state(pair.a)
     refused = await pair.alice.post(
