@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vocab import jsontext, normalize, read, screen
+from vocab import jsontext, normalize, parse_object, read, screen
 from vocab.errors import JsonError, VocabError
 
 BOUNDED = settings(max_examples=300, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
@@ -145,3 +145,49 @@ def test_the_vocabulary_reader_refuses_with_vocab_errors_only(document: dict[str
         normalize(document)
     with contextlib.suppress(VocabError):
         read(document)
+
+
+CANONICAL_TYPES = st.sampled_from(
+    [
+        "Proposal", "Intent", "Agreement", "Commitment", "EconomicEvent", "EconomicResource",
+        "Claim", "Plan", "Process", "ResourceSpecification", "Person", "Organization",
+        "Note", "Measure",
+    ]
+)  # fmt: skip
+CANONICAL_KEYS = st.sampled_from(
+    [
+        "id", "type", "name", "action", "provider", "receiver", "resourceQuantity",
+        "effortQuantity", "availableQuantity", "hasUnit", "hasNumericalValue", "publishes",
+        "reciprocal", "stipulates", "stipulatesReciprocal", "satisfies", "fulfills",
+        "resourceInventoriedAs", "toResourceInventoriedAs", "resourceConformsTo",
+        "hasPointInTime", "hasBeginning", "due", "purpose", "unitBased", "attributedTo",
+        "to", "cc", "published", "inputOf", "outputOf", "clauseOf", "triggeredBy",
+    ]
+)  # fmt: skip
+
+
+@BOUNDED
+@given(
+    CANONICAL_TYPES,
+    st.dictionaries(
+        CANONICAL_KEYS,
+        st.recursive(
+            SCALARS | CANONICAL_TYPES,
+            lambda children: (
+                st.lists(children, max_size=3)
+                | st.dictionaries(CANONICAL_KEYS, children, max_size=4)
+                | st.builds(
+                    lambda t, d: {"type": t, **d},
+                    CANONICAL_TYPES,
+                    st.dictionaries(CANONICAL_KEYS, children, max_size=3),
+                )
+            ),
+            max_leaves=15,
+        ),
+        max_size=8,
+    ),
+)
+def test_typed_objects_refuse_with_vocab_errors_only(kind: str, body: dict[str, Any]) -> None:
+    """What the handlers call on a normalized document: only VocabError, whatever it holds."""
+    with contextlib.suppress(VocabError):
+        parse_object({**body, "type": kind})
