@@ -192,14 +192,19 @@ def _item(context: ActiveContext, term: Term | None, value: Any) -> dict[str, An
 def guard_contexts(document: Any) -> None:
     """Run the context guard over every ``@context`` of the document, nested ones too."""
     stack: list[tuple[ActiveContext, Any]] = [(initial_context(), document)]
+    containers = (dict, list, Mapping)  # dict first: exact, no ABC check
     while stack:
         context, value = stack.pop()
-        if isinstance(value, Mapping):
+        if isinstance(value, list):
+            stack.extend((context, v) for v in value if isinstance(v, containers))
+        elif isinstance(value, (dict, Mapping)):
             if "@context" in value:
                 context = process_context(context, value["@context"])
-            stack.extend((context, v) for k, v in value.items() if k != "@context")
-        elif isinstance(value, list):
-            stack.extend((context, v) for v in value)
+            stack.extend(
+                (context, v)
+                for k, v in value.items()
+                if k != "@context" and isinstance(v, containers)
+            )
 
 
 def _expand_with_pyld(document: Mapping[str, Any]) -> list[dict[str, Any]]:

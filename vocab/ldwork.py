@@ -73,26 +73,32 @@ def check_ld_work(document: Any, limits: LdLimits = DEFAULT_LD_LIMITS) -> LdWork
 
 def measure_ld_work(document: Any, limits: LdLimits = DEFAULT_LD_LIMITS) -> LdWork:
     """Count the work of :func:`check_ld_work`; stops early once a bound is passed."""
-    work = LdWork()
+    work = LdWork(nodes=1)
     scoped: dict[str, int] = {}  # term name -> terms its scoped context defines
     typed_nodes: list[Mapping[str, Any]] = []
-    stack: list[Any] = [document]
+    # Only containers go on the stack; scalars are counted where they are met.
+    stack: list[Any] = [document] if isinstance(document, (Mapping, list)) else []
     while stack:
         value = stack.pop()
-        work.nodes += 1
-        if work.nodes > limits.max_nodes:
-            return work
-        if isinstance(value, Mapping):
+        if isinstance(value, list):
+            work.nodes += len(value)
+            stack.extend(v for v in value if isinstance(v, (dict, list, Mapping)))
+        else:
             context = value.get("@context")
             if context is not None:
-                applied = _context(context, work, scoped)
-                work.context_work += applied
+                work.nodes -= 1  # counted with its siblings, but it is no expansion step
+                work.context_work += _context(context, work, scoped)
                 if work.terms > limits.max_terms or work.contexts > limits.max_contexts:
                     return work
             typed_nodes.append(value)
-            stack.extend(v for k, v in value.items() if k != "@context")
-        elif isinstance(value, list):
-            stack.extend(value)
+            work.nodes += len(value)
+            stack.extend(
+                v
+                for k, v in value.items()
+                if k != "@context" and isinstance(v, (dict, list, Mapping))
+            )
+        if work.nodes > limits.max_nodes:
+            return work
     if scoped:
         for node in typed_nodes:
             for key in node:
