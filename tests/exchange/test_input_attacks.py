@@ -106,6 +106,21 @@ async def test_an_alias_of_an_activitystreams_term_is_refused(pair: Pair, peer: 
     assert await proposals_on_a(pair) == []
 
 
+async def test_a_client_cannot_alias_a_keyword_either(pair: Pair) -> None:
+    before = await ledger_state(pair.a)
+    refused = await pair.alice.post(
+        {
+            "@context": [AS, OCE, {"kind": "@type"}],
+            "kind": "Note",
+            "content": "hello",
+            "to": [PUBLIC],
+        },
+        status=400,
+    )
+    assert refused["field"] == "@context/kind"
+    assert await ledger_state(pair.a) == before
+
+
 async def test_a_compact_iri_key_cannot_smuggle_an_object_in(pair: Pair, peer: FakePeer) -> None:
     """``"as:object"`` needs no inline context: the raw activity has no ``object`` for
     the inbox to check, the normalized one has a Proposal under b.test's URI. The
