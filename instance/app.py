@@ -32,6 +32,7 @@ from instance.settings import Settings
 from instance.store.db import Database
 from instance.store.migrate import upgrade
 from instance.urls import Urls
+from instance.web.access import AccessLog
 from instance.web.headers import SecurityHeaders
 from instance.web.routes import routes
 from instance.web.urltext import RefuseNulInUrls
@@ -95,10 +96,16 @@ async def stop_services(svc: Services) -> None:
 
 class _App(Starlette):
     """Starlette with :class:`SecurityHeaders` outside everything else, so that error
-    pages answered by its outermost middleware (a 500) carry the headers too."""
+    pages answered by its outermost middleware (a 500) carry the headers too, and the
+    access log outside that (it sees the status the client got)."""
+
+    def __init__(self, *, access_log: bool, **kwargs: Any) -> None:
+        self.access_log = access_log
+        super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(RefuseNulInUrls(super().build_middleware_stack()))
+        app: ASGIApp = SecurityHeaders(RefuseNulInUrls(super().build_middleware_stack()))
+        return AccessLog(app) if self.access_log else app
 
 
 def create_app(
@@ -124,6 +131,7 @@ def create_app(
 
     static = StaticFiles(packages=[("instance.web", "static")])
     return _App(
+        access_log=settings.access_log,
         routes=[*routes(), Mount("/static", app=static, name="static")],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

@@ -53,6 +53,8 @@ class Settings:
     #: About a microsecond a session (a session itself costs over 100), so it stays on
     #: in production too.
     strict_sessions: bool = True
+    #: One log line per HTTP request (``oce.access``: method, path, status, time).
+    access_log: bool = True
 
     @property
     def host_name(self) -> str:
@@ -150,6 +152,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "log_level": _parse_log_level,
     "database_pool_size": _parse_positive,
     "strict_sessions": _parse_bool,
+    "access_log": _parse_bool,
 }
 
 
