@@ -9,6 +9,7 @@ from importlib import import_module
 
 BENCHMARKS = (
     "vocab_normalize",
+    "jsonld_work",
     "inbox_ingest",
     "fanout",
     "exchange_latency",

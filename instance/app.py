@@ -35,6 +35,7 @@ from instance.urls import Urls
 from instance.web.access import AccessLog
 from instance.web.headers import SecurityHeaders
 from instance.web.routes import routes
+from instance.web.urltext import RefuseNulInUrls
 from instance.workers import Workers
 from vocab import jsontext
 
@@ -103,7 +104,7 @@ class _App(Starlette):
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        app: ASGIApp = SecurityHeaders(super().build_middleware_stack())
+        app: ASGIApp = SecurityHeaders(RefuseNulInUrls(super().build_middleware_stack()))
         return AccessLog(app) if self.access_log else app
 
 

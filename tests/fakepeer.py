@@ -157,10 +157,11 @@ def signed_post(
     now: datetime | None = None,
     key_id: str | None = None,
     private_key: PrivateKeyType | None = None,
+    content_type: str = "application/activity+json",
 ) -> tuple[bytes, dict[str, str]]:
     """A body and the headers that sign it as ``actor`` (or with another key)."""
     body = document if isinstance(document, bytes) else json.dumps(document).encode()
-    headers = {"Content-Type": "application/activity+json"}
+    headers = {"Content-Type": content_type}
     headers.update(
         sign_request(
             "POST",

@@ -20,15 +20,18 @@ from vocab.contexts import (
 )
 from vocab.errors import (
     ActionError,
+    AliasError,
     ContextError,
     InvalidObject,
     JsonError,
+    LimitError,
     QuantityError,
     UnitError,
     UnitMismatch,
     VocabError,
 )
 from vocab.jsontext import DEFAULT_LIMITS, JsonLimits, dumps, loads
+from vocab.ldwork import LdLimits, check_ld_work
 from vocab.namespaces import OCE, PUBLIC, VF
 from vocab.objects import (
     Agent,
@@ -47,8 +50,8 @@ from vocab.objects import (
     ResourceSpecification,
     VFObject,
 )
-from vocab.quantity import Measure, canonical_decimal, parse_decimal
-from vocab.reader import normalize, parse_object, read
+from vocab.quantity import EXACT, Measure, canonical_decimal, parse_decimal
+from vocab.reader import normalize, parse_object, read, screen
 from vocab.units import is_unit, normalize_unit, unit_label
 from vocab.writer import to_json, write
 
@@ -57,6 +60,7 @@ __all__ = [
     "AS_CONTEXT",
     "DATA_INTEGRITY_V1",
     "DEFAULT_LIMITS",
+    "EXACT",
     "MULTIKEY_V1",
     "OCE",
     "OCE_CONTEXT_PATH",
@@ -68,6 +72,7 @@ __all__ = [
     "ActionError",
     "Agent",
     "Agreement",
+    "AliasError",
     "Claim",
     "Commitment",
     "ContextError",
@@ -77,6 +82,8 @@ __all__ = [
     "InvalidObject",
     "JsonError",
     "JsonLimits",
+    "LdLimits",
+    "LimitError",
     "Measure",
     "Organization",
     "Person",
@@ -90,6 +97,7 @@ __all__ = [
     "VFObject",
     "VocabError",
     "canonical_decimal",
+    "check_ld_work",
     "document_loader",
     "dumps",
     "get_action",
@@ -103,6 +111,7 @@ __all__ = [
     "parse_decimal",
     "parse_object",
     "read",
+    "screen",
     "to_json",
     "unit_label",
     "write",

@@ -17,6 +17,10 @@ receives. oce refuses, with a :class:`~vocab.errors.ContextError` naming the ter
   legacy VF namespaces, ``om2:`` for ``hasUnit``), as ``null``, or as a reverse
   property. A peer's document that reads one way to a plain-JSON reader and another
   way to a JSON-LD reader is refused, rather than read either way;
+* a second name for a JSON-LD keyword (``{"pid": "@id"}``) or for the IRI of an
+  ActivityStreams or security term (``{"obj": "as:object"}``): a plain-JSON reader sees no
+  ``id`` or ``object`` where a JSON-LD reader sees one. Refused with
+  :class:`~vocab.errors.AliasError`, which no reader falls back from;
 * a prefix that points inside a guarded namespace (ValueFlows, ActivityStreams, OM2,
   oce, security) instead of at the namespace itself, because ``x:r`` with
   ``x = vf#provide`` could otherwise be re-pointed by a nested context;
@@ -36,8 +40,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vocab.contexts import bundled_context, context_key
-from vocab.errors import ContextError
-from vocab.terms import GUARDED_NAMESPACES, protected_terms
+from vocab.errors import AliasError, ContextError
+from vocab.terms import GUARDED_NAMESPACES, protected_iris, protected_terms
 
 __all__ = ["ActiveContext", "Term", "expand_iri", "initial_context", "process_context"]
 
@@ -303,6 +307,17 @@ class _Definer:
         if self.trusted:
             return
         accepted = protected_terms().get(term)
+        if iri is not None and iri in _KEYWORDS and (accepted is None or iri not in accepted):
+            raise AliasError(
+                f"@context/{term}",
+                f"the document's context makes {term!r} a second name for the keyword {iri}",
+            )
+        if accepted is None and iri is not None and (names := protected_iris().get(iri)):
+            raise AliasError(
+                f"@context/{term}",
+                f"the document's context makes {term!r} a second name for {iri}, which oce "
+                f"reads only as {names[0]!r}",
+            )
         if accepted is not None and (reverse or iri not in accepted):
             meaning = "a reverse property" if reverse else ("nothing" if iri is None else iri)
             expected = accepted[0]
@@ -325,6 +340,4 @@ def _check_scoped(active: ActiveContext, scoped: Any, where: str) -> None:
     try:
         _process(active, scoped)
     except ContextError as error:
-        raise ContextError(
-            where + "/@context/" + error.field.split("/")[-1], error.reason
-        ) from None
+        raise type(error)(where + "/@context/" + error.field.split("/")[-1], error.reason) from None

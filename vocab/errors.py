@@ -7,6 +7,8 @@ translated where they occur and never leak to callers::
     VocabError                   field, reason
     ├── JsonError                bad or unbounded JSON text (duplicate keys, NaN, depth…)
     ├── ContextError             poisoned, remote, unknown or unsupported JSON-LD context
+    │   └── AliasError           an inline context renames a keyword or an AS/VF term
+    ├── LimitError               more JSON-LD work than one document may ask for
     ├── UnitError                unknown unit of measure
     │   └── UnitMismatch         two measures of different units added or compared
     ├── QuantityError            a number that is not an exact, bounded decimal
@@ -22,9 +24,11 @@ from __future__ import annotations
 
 __all__ = [
     "ActionError",
+    "AliasError",
     "ContextError",
     "InvalidObject",
     "JsonError",
+    "LimitError",
     "QuantityError",
     "UnitError",
     "UnitMismatch",
@@ -75,6 +79,16 @@ class JsonError(VocabError):
 
 class ContextError(VocabError):
     """A JSON-LD context is refused: poisoned, remote, unknown or unsupported."""
+
+
+class AliasError(ContextError):
+    """An inline context gives a JSON-LD keyword, or an ActivityStreams or ValueFlows
+    term, a second name: a plain-JSON reader and a JSON-LD reader would then see
+    different ids, actors or objects in one document."""
+
+
+class LimitError(VocabError):
+    """The document asks for more JSON-LD work than oce does for one document."""
 
 
 class UnitError(VocabError):

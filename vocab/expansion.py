@@ -28,7 +28,7 @@ from vocab.activecontext import (
 from vocab.contexts import document_loader
 from vocab.errors import ContextError, VocabError
 
-__all__ = ["expand"]
+__all__ = ["expand", "guard_contexts"]
 
 
 _MEMO_SIZE = 4096
@@ -189,21 +189,26 @@ def _item(context: ActiveContext, term: Term | None, value: Any) -> dict[str, An
     return {"@value": value, "@type": coerce}
 
 
-def _guard_every_context(context: ActiveContext, value: Any) -> None:
+def guard_contexts(document: Any) -> None:
     """Run the context guard over every ``@context`` of the document, nested ones too."""
-    stack: list[tuple[ActiveContext, Any]] = [(context, value)]
+    stack: list[tuple[ActiveContext, Any]] = [(initial_context(), document)]
+    containers = (dict, list, Mapping)  # dict first: exact, no ABC check
     while stack:
         context, value = stack.pop()
-        if isinstance(value, Mapping):
+        if isinstance(value, list):
+            stack.extend((context, v) for v in value if isinstance(v, containers))
+        elif isinstance(value, (dict, Mapping)):
             if "@context" in value:
                 context = process_context(context, value["@context"])
-            stack.extend((context, v) for k, v in value.items() if k != "@context")
-        elif isinstance(value, list):
-            stack.extend((context, v) for v in value)
+            stack.extend(
+                (context, v)
+                for k, v in value.items()
+                if k != "@context" and isinstance(v, containers)
+            )
 
 
 def _expand_with_pyld(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-    _guard_every_context(initial_context(), document)
+    guard_contexts(document)
     # pyld takes a fifth of a second to import: only documents that need it pay.
     from pyld import jsonld
 

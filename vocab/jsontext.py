@@ -3,8 +3,12 @@
 :func:`loads` parses with the C parser, then checks the limits in one iterative walk.
 It refuses what JSON-LD processing or an attacker could turn into ambiguity or cost:
 duplicate keys (which value would a signature have covered?), ``NaN`` and infinities,
-absurd nesting, huge strings, arrays and numbers. Numbers come back as ``int`` or
-``decimal.Decimal``, never ``float``, so quantities stay exact.
+absurd nesting, huge strings, arrays and numbers (digits and exponents: ``1e99999999999``
+would cost gigabytes the first time anything writes it out). It reads UTF-8 only, with
+no byte-order mark, and refuses text no store or renderer can keep: NUL characters
+(PostgreSQL cannot store them) and lone surrogates (no UTF-8 encoder can write them).
+Numbers come back as ``int`` or ``decimal.Decimal``, never ``float``, so quantities
+stay exact.
 
 Errors carry a JSON pointer. The fast parse does not track positions; when it fails,
 a slower diagnostic pass finds where, which costs nothing on the happy path.
@@ -13,6 +17,7 @@ a slower diagnostic pass finds where, which costs nothing on the happy path.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +36,9 @@ class JsonLimits:
     max_string_chars: int = 65_536
     max_items: int = 10_000
     max_number_digits: int = 40
+    #: Largest power of ten a number may carry (beyond any float's range: a sender
+    #: that writes floats is never refused for it).
+    max_number_exponent: int = 400
 
 
 DEFAULT_LIMITS = JsonLimits()
@@ -60,51 +68,88 @@ def _digit_count(text: str) -> int:
     return sum(1 for c in text if c.isdigit())
 
 
+_BOM = "\ufeff"
+#: Characters no string may hold: NUL, and surrogates (only lone ones survive decoding).
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _number_problem(text: str, limits: JsonLimits) -> str | None:
+    """Why a JSON number with a fraction or exponent is refused, or None."""
+    if _digit_count(text) > limits.max_number_digits:
+        return f"number has more than {limits.max_number_digits} digits"
+    _mantissa, e, exponent = text.lower().partition("e")
+    if e:
+        # Read the exponent from its digits before Decimal does anything with it.
+        digits = exponent.lstrip("+-").lstrip("0")
+        if len(digits) > len(str(limits.max_number_exponent)) or (
+            abs(int(digits or "0")) > limits.max_number_exponent
+        ):
+            return f"number's exponent is beyond ±{limits.max_number_exponent}"
+    return None
+
+
+def _text_problem(value: str) -> str | None:
+    found = _BAD_TEXT.search(value)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "text contains a NUL character (U+0000)"
+    return f"text contains a lone surrogate (U+{ord(found.group()):04X})"
+
+
+def _decode(data: bytes | str) -> str:
+    """UTF-8 text without a byte-order mark (json.loads would guess UTF-16 or skip it)."""
+    if isinstance(data, bytes):
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise JsonError("", "a byte-order mark before the JSON is not allowed")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise JsonError("", "the document is not valid UTF-8") from None
+    if data.startswith(_BOM):
+        raise JsonError("", "a byte-order mark before the JSON is not allowed")
+    return data
+
+
 def loads(data: bytes | str, limits: JsonLimits = DEFAULT_LIMITS) -> Any:
     """Parse JSON text strictly: no duplicate keys, no NaN, no floats, bounded size.
 
     Raises :class:`~vocab.errors.JsonError` with the JSON pointer of the first problem.
     """
-    max_digits = limits.max_number_digits
+    text = _decode(data)
 
-    def parse_float(text: str) -> Decimal:
-        if _digit_count(text) > max_digits:
+    def parse_float(number: str) -> Decimal:
+        if _number_problem(number, limits) is not None:
             raise _Refused
-        return Decimal(text)
+        return Decimal(number)
 
     try:
         value = json.loads(
-            data,
+            text,
             object_pairs_hook=_pairs_to_dict,
             parse_float=parse_float,
             parse_constant=_refuse_constant,
         )
     except _Refused:
-        raise _diagnose(data, limits) from None
+        raise _diagnose(text, limits) from None
     except RecursionError:
         raise JsonError(
-            _deep_pointer(data, limits.max_depth),
+            _deep_pointer(text, limits.max_depth),
             f"nesting is deeper than {limits.max_depth} levels",
         ) from None
-    except UnicodeDecodeError:
-        raise JsonError("", "the document is not valid UTF-8") from None
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise JsonError("", f"not valid JSON ({exc.msg} at {where})") from None
     except ValueError as exc:
         # Python refuses integers beyond its own digit limit before our walk sees them.
         raise JsonError("", f"not acceptable JSON ({exc})") from None
-    _check(value, limits, len(data), _brackets(data))
+    # A NUL or a surrogate can only come from a \\u escape: raw control characters are
+    # refused by the parser, and strict UTF-8 decoding never yields a surrogate.
+    _check(value, limits, len(text), text.count("[") + text.count("{"), "\\u" in text)
     return value
 
 
-def _brackets(data: bytes | str) -> int:
-    if isinstance(data, bytes):
-        return data.count(b"[") + data.count(b"{")
-    return data.count("[") + data.count("{")
-
-
-def _check(root: Any, limits: JsonLimits, length: int, brackets: int) -> None:
+def _check(root: Any, limits: JsonLimits, length: int, brackets: int, escapes: bool) -> None:
     """Walk once, iteratively, checking depth, sizes and integers.
 
     The text's length bounds what can be in it: a limit the whole text cannot exceed
@@ -114,7 +159,8 @@ def _check(root: Any, limits: JsonLimits, length: int, brackets: int) -> None:
     max_chars = limits.max_string_chars
     max_items = limits.max_items
     check_depth = brackets > max_depth  # brackets inside strings only over-count
-    check_strings = length > max_chars
+    check_text = escapes
+    check_strings = length > max_chars or check_text
     check_items = length >= 2 * max_items  # N entries need at least 2N - 1 characters
     check_ints = length > limits.max_number_digits
     if not (check_depth or check_strings or check_items or check_ints):
@@ -132,6 +178,8 @@ def _check(root: Any, limits: JsonLimits, length: int, brackets: int) -> None:
         elif isinstance(value, str):
             if len(value) > max_chars:
                 raise JsonError(pointer(path), f"string longer than {max_chars} characters")
+            if check_text and (problem := _text_problem(value)) is not None:
+                raise JsonError(pointer(path), problem)
             continue
         elif isinstance(value, int) and not isinstance(value, bool):
             if not -int_bound < value < int_bound:
@@ -149,6 +197,8 @@ def _check(root: Any, limits: JsonLimits, length: int, brackets: int) -> None:
         for key, child in items:
             if check_strings and isinstance(key, str) and len(key) > max_chars:
                 raise JsonError(pointer(path), f"key longer than {max_chars} characters")
+            if check_text and isinstance(key, str) and (problem := _text_problem(key)):
+                raise JsonError(pointer(path), "a key's " + problem)
             if (
                 isinstance(child, (dict, list))
                 or (check_strings and isinstance(child, str))
@@ -168,23 +218,30 @@ class _Pairs(list[tuple[str, Any]]):
     """An object kept as its list of pairs, so duplicates stay visible."""
 
 
-def _diagnose(data: bytes | str, limits: JsonLimits) -> JsonError:
+def _diagnose(data: str, limits: JsonLimits) -> JsonError:
     """Parse again keeping every pair and marking refused values, then find the first."""
 
     def parse_float(text: str) -> Any:
-        if _digit_count(text) > limits.max_number_digits:
-            return _Marker(f"number has more than {limits.max_number_digits} digits")
+        problem = _number_problem(text, limits)
+        if problem is not None:
+            return _Marker(problem)
         return Decimal(text)
 
     def parse_constant(name: str) -> Any:
         return _Marker(f"{name} is not a number JSON allows")
 
-    value = json.loads(
-        data,
-        object_pairs_hook=_Pairs,
-        parse_float=parse_float,
-        parse_constant=parse_constant,
-    )
+    try:
+        value = json.loads(
+            data,
+            object_pairs_hook=_Pairs,
+            parse_float=parse_float,
+            parse_constant=parse_constant,
+        )
+    except json.JSONDecodeError as exc:
+        # The fast parse stopped at a refused value before reaching a syntax error
+        # later on (``NaN x``): the syntax error is the problem to name.
+        where = f"line {exc.lineno}, column {exc.colno}"
+        return JsonError("", f"not valid JSON ({exc.msg} at {where})")
     # Depth first, children pushed in reverse, so the first problem in document order wins.
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
     while stack:
@@ -203,12 +260,11 @@ def _diagnose(data: bytes | str, limits: JsonLimits) -> JsonError:
     return JsonError("", "refused JSON")  # pragma: no cover - the fast parse found something
 
 
-def _deep_pointer(data: bytes | str, max_depth: int) -> str:
+def _deep_pointer(text: str, max_depth: int) -> str:
     """Find the pointer of the first container nested deeper than ``max_depth``.
 
     Only used when the C parser gave up on absurd nesting, so a character scan is fine.
     """
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     path: list[str | int] = []
     kinds: list[str] = []
     expect_key = False

@@ -10,9 +10,14 @@ decimal places, enough for any money or stock amount.
 A :class:`Measure` never meets another unit: adding, subtracting or ordering
 measures of different units raises :class:`~vocab.errors.UnitMismatch`. (``==`` stays
 structural equality, so measures can live in sets and dataclasses; two measures of
-different units are simply not equal.) Arithmetic runs in an 80-digit context: with
-the bounds above, no sum or difference of bounded values is ever rounded, where the
-default 28-digit context would round 30-digit amounts.
+different units are simply not equal.)
+
+:data:`EXACT` is the one decimal context for quantities, everywhere (here, the ledger,
+storage): 80 digits, so no sum, difference or ratio of bounded values is ever rounded
+where the thread's default 28-digit context would round 30-digit amounts, and every
+signal but ``Inexact``/``Rounded`` trapped. Never do quantity arithmetic with the
+operators on bare ``Decimal`` values (they use the default context); use ``EXACT``'s
+methods or :class:`Measure`.
 """
 
 from __future__ import annotations
@@ -20,21 +25,34 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Clamped, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, Underflow
 from typing import Any
 
 from vocab.errors import InvalidObject, QuantityError, UnitMismatch
 from vocab.units import normalize_unit
 
-__all__ = ["MAX_DIGITS", "MAX_PLACES", "Measure", "canonical_decimal", "parse_decimal"]
+__all__ = [
+    "EXACT",
+    "MAX_DIGITS",
+    "MAX_PLACES",
+    "Measure",
+    "canonical_decimal",
+    "parse_decimal",
+]
 
 MAX_DIGITS = 30
 MAX_PLACES = 12
 
 # Plain decimal text as JSON and xsd:decimal write it, with an optional exponent.
 _DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,6})?")
-# Wide enough that no bounded value is ever rounded by arithmetic on two of them.
-_EXACT = Context(prec=80)
+#: Wide enough that no bounded value is ever rounded by arithmetic on two of them.
+EXACT = Context(
+    prec=80,
+    Emax=999_999,
+    Emin=-999_999,
+    traps=[InvalidOperation, DivisionByZero, Overflow, Underflow, Clamped],
+)
+_EXACT = EXACT
 
 
 def parse_decimal(value: str | int | Decimal, field: str) -> Decimal:
@@ -66,6 +84,13 @@ def _bounded(number: Decimal, field: str) -> Decimal:
         raise QuantityError(field, f"{number} is not a finite number")
     if number.is_zero():
         return Decimal(0)
+    # Judge the size before any arithmetic: normalizing 1E+99999999999 would overflow.
+    if number.adjusted() >= MAX_DIGITS:
+        raise QuantityError(field, f"{_short(str(number))} has more than {MAX_DIGITS} digits")
+    if number.adjusted() < -MAX_PLACES:
+        raise QuantityError(
+            field, f"{_short(str(number))} has more than {MAX_PLACES} decimal places"
+        )
     number = number.normalize(_EXACT)
     _sign, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)

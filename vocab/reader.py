@@ -15,7 +15,9 @@ with embedded objects, or a bare object) into oce's canonical compact form:
 
 It accepts compact documents with the bundled contexts and plain inline contexts
 (the FEP examples), legacy namespaces, kebab-case actions and fully expanded JSON-LD.
-It refuses, naming the problem: poisoned or remote contexts (ContextError), unknown
+It refuses, naming the problem: documents that would take more JSON-LD work than the
+bounds of :mod:`vocab.ldwork` allow (LimitError), poisoned or remote contexts
+(ContextError, AliasError for a second name given to a keyword or a term), unknown
 actions (ActionError) and units (UnitError), numbers that are not bounded exact
 decimals (QuantityError). Duplicate keys, NaN and size limits are refused earlier, by
 :func:`vocab.jsontext.loads`. :func:`read` then checks the rules of the typed class.
@@ -28,17 +30,27 @@ from typing import Any
 
 from vocab.compaction import compact
 from vocab.errors import InvalidObject
-from vocab.expansion import expand
+from vocab.expansion import expand, guard_contexts
+from vocab.ldwork import check_ld_work
 from vocab.objects import VFObject, parse_typed
 
-__all__ = ["normalize", "parse_object", "read"]
+__all__ = ["normalize", "parse_object", "read", "screen"]
 
 
 def normalize(doc: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``doc`` in oce's canonical compact form (see the module docstring)."""
     if not isinstance(doc, Mapping):
         raise InvalidObject("", "a document must be a JSON object")
+    check_ld_work(doc)
     return compact(expand(doc))
+
+
+def screen(doc: Any) -> None:
+    """The cheap part of :func:`normalize`, for a receiver that reads ``doc`` later: the
+    JSON-LD work bounds (LimitError) and every context through the guard (ContextError,
+    AliasError), with no expansion. Cached contexts make it a walk of the document."""
+    check_ld_work(doc)
+    guard_contexts(doc)
 
 
 def read(doc: Mapping[str, Any]) -> VFObject:

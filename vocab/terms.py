@@ -45,6 +45,7 @@ __all__ = [
     "VALUE_KINDS",
     "canonical_name",
     "canonical_type",
+    "protected_iris",
     "protected_terms",
     "vocab_valued",
 ]
@@ -193,6 +194,26 @@ def vocab_valued() -> frozenset[str]:
 def protected_terms() -> Mapping[str, tuple[str, ...]]:
     """Term names an inline context may define only as oce does (see activecontext)."""
     return _tables().protected
+
+
+@cache
+def protected_iris() -> Mapping[str, tuple[str, ...]]:
+    """The ActivityStreams and security IRIs protected terms stand for (namespaces
+    aside), with the names that may stand for each: an inline context may give no other
+    name to one of them, since the inbox's first checks read them by name (``object``,
+    ``attributedTo``, ``publicKey``…). ValueFlows terms may have new names: nothing
+    reads them before normalization."""
+    found: dict[str, list[str]] = {}
+    for term, accepted in _tables().protected.items():
+        for iri in accepted:
+            if (
+                not iri.startswith("@")
+                and not iri.endswith(("#", "/"))
+                and vf_local_name(iri) is None
+                and not iri.startswith((OM2, _OM2_HTTPS))
+            ):
+                found.setdefault(iri, []).append(term)
+    return {iri: tuple(names) for iri, names in found.items()}
 
 
 def _alias(iri: str) -> str | None:

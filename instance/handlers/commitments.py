@@ -34,7 +34,7 @@ async def agent_of(session: AsyncSession, urls: Urls, uri: str) -> Agent | None:
 
 @outbox_handler("Create", "ResourceSpecification")
 async def post_specification(sub: Submission) -> Posted:
-    activity = client_document(sub)
+    activity = await client_document(sub)
     document = object_of(activity)
     if not isinstance(document, dict):
         raise Problem(400, "Create needs the ResourceSpecification itself", field="object")
@@ -71,7 +71,7 @@ def _counterparty(commitment: CommitmentRow | Commitment, creator: str) -> str:
 
 @outbox_handler("Create", "Commitment")
 async def post_commitment(sub: Submission) -> Posted:
-    activity = client_document(sub)
+    activity = await client_document(sub)
     document = object_of(activity)
     if not isinstance(document, dict):
         raise Problem(400, "Create needs the Commitment itself", field="object")

@@ -70,7 +70,7 @@ async def _confirm_if_finished(session: AsyncSession, svc: Services, plan: Event
 
 @outbox_handler("Create", "EconomicEvent")
 async def post_event(sub: Submission) -> Posted:
-    activity = client_document(sub)
+    activity = await client_document(sub)
     document = object_of(activity)
     if not isinstance(document, dict):
         raise Problem(400, "Create needs the EconomicEvent itself", field="object")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import FetchError, OriginError, check_same_origin
 from instance.activities import addressees, id_of, object_of
 from instance.agents import get_agent
+from instance.inbox.origins import owned_ids
 from instance.inbox.processing import Context, Refused, handles
 from instance.ledger.exchange import (
     OfferRefused,
@@ -25,6 +26,7 @@ from instance.ledger.exchange import (
     store_proposal,
 )
 from instance.negotiation import dumps
+from instance.normalizing import normalize_bounded
 from instance.outbox.c2s import Posted, Submission, outbox_handler
 from instance.outbox.publish import answer
 from instance.outbox.vfdocs import client_document, typed
@@ -37,7 +39,6 @@ from vocab import (
     Agreement,
     Proposal,
     VocabError,
-    normalize,
     to_json,
 )
 
@@ -58,14 +59,19 @@ async def _fetch_proposal(svc: Services, intent_uri: str) -> dict[str, Any] | No
     if known is not None or svc.urls.is_local(proposal_uri):
         return None
     try:
-        fetched = normalize(await svc.peers.fetcher.fetch_object(proposal_uri))
+        fetched = await normalize_bounded(await svc.peers.fetcher.fetch_object(proposal_uri))
     except (FetchError, VocabError) as exc:
         raise Problem(
             502, f"cannot read the proposal {proposal_uri}: {exc}", field="object"
         ) from None
     proposal = typed(fetched, Proposal, "object")
+    if proposal.id != proposal_uri:
+        # The fetcher compared the raw id with the URL; an alias in the document's
+        # context could still give the normalized document (which is stored) another.
+        raise Problem(502, f"{proposal_uri} describes {proposal.id}, not itself", field="object")
     try:
         check_same_origin(proposal_uri, proposal.attributed_to or "")
+        owned_ids(proposal_uri, fetched, "object")
     except OriginError as exc:
         raise Problem(502, str(exc), field="object") from None
     return fetched
@@ -73,7 +79,7 @@ async def _fetch_proposal(svc: Services, intent_uri: str) -> dict[str, Any] | No
 
 @outbox_handler("Offer", "Agreement")
 async def post_offer(sub: Submission) -> Posted:
-    activity = client_document(sub)
+    activity = await client_document(sub)
     agreement = typed(object_of(activity), Agreement, "object")
     fetched: dict[str, dict[str, Any]] = {}
     for commitment in agreement.commitments():

@@ -74,7 +74,7 @@ async def _note_for(svc: Services, proposal: Proposal, *, updated: str | None = 
 
 @outbox_handler("Create", "Proposal")
 async def post_proposal(sub: Submission) -> Posted:
-    activity = client_document(sub)
+    activity = await client_document(sub)
     document = object_of(activity)
     if not isinstance(document, dict):
         raise Problem(400, "Create needs the Proposal itself", field="object")
@@ -168,7 +168,7 @@ async def post_edit_proposal(sub: Submission) -> Posted:
     Servers that speak ValueFlows get ``Update{Proposal}``; the others ``Update`` of the
     proposal's Note (:mod:`instance.outbox.fediverse`).
     """
-    activity = client_document(sub)
+    activity = await client_document(sub)
     changes = object_of(activity)
     if not isinstance(changes, dict):
         raise Problem(400, "Update needs the changes, with the proposal's id", field="object")

@@ -32,8 +32,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import CRYPTOSUITE, ProofError
+from federation import CRYPTOSUITE, OriginError, ProofError
 from instance.activities import PUBLIC, addressees, first_type, id_of, is_public, object_of
+from instance.inbox.origins import check_normalized
 from instance.inbox.reading import PLAIN_READABLE, read_activity
 from instance.ledger.integrity import verify_peer_object
 from instance.negotiation import dumps
@@ -288,11 +289,19 @@ async def _with_proofs(svc: Services, item: InboxItem) -> str:
 
 async def _process(svc: Services, item: InboxItem) -> None:
     try:
-        activity, plain = read_activity(item.body)
+        activity, plain = await read_activity(item.body)
     except VocabError as exc:
         async with svc.db.write() as session:
             await _mark(session, item.id, "failed", f"cannot read it: {exc}")
         return
+    if item.verified_by != "local":
+        try:
+            check_normalized(activity, item.signer, item.activity_uri)
+        except OriginError as exc:
+            log.info("refused %s from %s: %s", item.activity_uri, item.signer, exc)
+            async with svc.db.write() as session:
+                await _mark(session, item.id, "failed", f"origin check failed: {exc}")
+            return
     if plain and (key := await dispatch_key(svc, activity)) not in PLAIN_READABLE:
         async with svc.db.write() as session:
             await _mark(

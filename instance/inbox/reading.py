@@ -11,10 +11,11 @@ carries a ValueFlows type anywhere; and :data:`PLAIN_READABLE` lists the only
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from vocab.errors import ContextError
+from instance.normalizing import off_loop
+from vocab import jsontext
+from vocab.errors import AliasError, ContextError
 from vocab.namespaces import vf_local_name
 from vocab.reader import normalize
 
@@ -46,20 +47,25 @@ PLAIN_READABLE = frozenset(
 _MAX_PLAIN_DEPTH = 12
 
 
-def read_activity(body: bytes) -> tuple[dict[str, Any], bool]:
+async def read_activity(body: bytes) -> tuple[dict[str, Any], bool]:
     """The activity in canonical form, and whether it was read as plain JSON instead.
 
     A document whose JSON-LD context we cannot read (a context we do not bundle, as
     GoToSocial and Pleroma/Akkoma name, or an inline one redefining a ValueFlows term,
     as PeerTube sends) is read as the plain ActivityStreams JSON it is in practice, as
     long as it carries no ValueFlows type: its social activities must work, while its
-    ValueFlows objects stay refused. Raises VocabError for what cannot be read at all.
+    ValueFlows objects stay refused. A context that gives a keyword or a term a second
+    name is refused outright (:class:`~vocab.errors.AliasError`): it is never an honest
+    mistake. Raises VocabError for what cannot be read at all, LimitError for a document
+    that asks for too much JSON-LD work or time (:mod:`instance.normalizing`).
     """
-    raw = json.loads(body)
+    raw = jsontext.loads(body)  # numbers as Decimal, never float
     try:
-        return normalize(raw), False
-    except ContextError:
-        if not isinstance(raw, dict) or _names_valueflows_types(raw):
+        return await off_loop(lambda: normalize(raw)), False
+    except ContextError as error:
+        if isinstance(error, AliasError) or not isinstance(raw, dict):
+            raise
+        if _names_valueflows_types(raw):
             raise
     plain = {key: value for key, value in raw.items() if key != "@context"}
     return plain, True

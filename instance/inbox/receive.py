@@ -1,7 +1,12 @@
 """Receiving activities: the inbox's checks, in the order that costs least first.
 
-1. body size (413), 2. strict bounded JSON (400), 3. signature (401),
-4. blocked domain (403), 5. origins (403), 6. durable storage, then 202.
+1. content type (415), 2. body size (413), 3. strict bounded JSON (400), 4. the JSON-LD
+work it asks for and its contexts (400: too much work, or a context giving a keyword or
+an ActivityStreams/ValueFlows term a second name), 5. signature (401), 6. blocked
+domain (403), 7. origins (403), 8. durable storage, then 202.
+
+The origin checks run again on the normalized activity before any handler reads it
+(:mod:`instance.inbox.origins`).
 
 Processing happens afterwards, in the background (:mod:`instance.inbox.processing`). A
 blocked domain is refused as soon as its key id is read: we never fetch anything from
@@ -30,18 +35,45 @@ from federation import (
 )
 from instance.activities import first_type, id_of, object_of
 from instance.auth import request_headers, request_parts, verified_request
+from instance.inbox.origins import OWN_OBJECT_TYPES
 from instance.inbox.store import NewInboxItem
 from instance.problems import Problem
 from instance.services import Services
-from vocab import jsontext
-from vocab.errors import JsonError
+from vocab import jsontext, screen
+from vocab.errors import AliasError, ContextError, JsonError, LimitError
 
-__all__ = ["read_body", "receive_activity"]
+__all__ = ["ACCEPTED_CONTENT_TYPES", "check_content_type", "read_body", "receive_activity"]
 
 log = logging.getLogger("oce.inbox")
 
-#: Activities whose object the sender creates or changes: its id must be the sender's.
-_OWN_OBJECT_TYPES = frozenset({"Create", "Update", "Delete", "Offer"})
+_AS_PROFILE = "https://www.w3.org/ns/activitystreams"
+#: What an inbox accepts: ActivityPub's two media types (section 7). Mastodon, Pleroma,
+#: Misskey, GoToSocial and oce itself send ``application/activity+json``.
+ACCEPTED_CONTENT_TYPES = (
+    "application/activity+json",
+    f'application/ld+json; profile="{_AS_PROFILE}"',
+)
+
+
+def check_content_type(value: str | None) -> None:
+    """415 unless ``value`` is ``application/activity+json`` or ``application/ld+json``
+    with the ActivityStreams profile (parameters such as ``charset=utf-8`` are fine)."""
+    media_type, *params = (value or "").split(";")
+    media_type = media_type.strip().lower()
+    if media_type == "application/activity+json":
+        return
+    if media_type == "application/ld+json":
+        for param in params:
+            name, _eq, profile = param.partition("=")
+            if name.strip().lower() == "profile" and _AS_PROFILE in profile.strip().strip(
+                '"'
+            ).split(" "):
+                return
+    raise Problem(
+        415,
+        f"an inbox accepts {' or '.join(ACCEPTED_CONTENT_TYPES)}, not {value or 'no type'}",
+        field="Content-Type",
+    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -63,20 +95,27 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    """Strict, bounded JSON that must be an object; 400 naming the problem otherwise."""
+    """Strict, bounded JSON that must be an object, whose JSON-LD is within bounds and
+    gives nothing a second name; 400 naming the problem otherwise."""
     try:
         document = jsontext.loads(body)
     except JsonError as exc:
         raise Problem(400, str(exc), field=exc.field) from None
     if not isinstance(document, dict):
         raise Problem(400, "the body must be a JSON object", field="/")
+    try:
+        screen(document)
+    except (LimitError, AliasError) as exc:
+        raise Problem(400, str(exc), field=exc.field) from None
+    except ContextError:
+        pass  # a context we cannot read: processing reads plain JSON or refuses
     return document
 
 
 def _check_origins(svc: Services, activity: Mapping[str, Any], verified: Verified) -> str:
     try:
         actor = check_actor_matches_signer(activity, verified)
-        if first_type(activity) in _OWN_OBJECT_TYPES:
+        if first_type(activity) in OWN_OBJECT_TYPES:
             target = object_of(activity)
             target_id = id_of(target)
             if target_id is not None and target_id != actor:
@@ -102,6 +141,7 @@ async def receive_activity(
     svc: Services, request: Request, recipient_agent_id: int | None
 ) -> Response:
     """Check, verify and durably store one inbound activity; answer 202."""
+    check_content_type(request.headers.get("content-type"))
     body = await read_body(request, svc.settings.max_body_bytes)
     activity = parse_json_object(body)
     activity_id = activity.get("id")

@@ -29,6 +29,7 @@ from instance.store.models import Proposal as ProposalRow
 from instance.store.models import utcnow
 from instance.urls import Urls
 from vocab import (
+    EXACT,
     Agreement,
     Commitment,
     Intent,
@@ -224,7 +225,7 @@ async def check_offer(
     covered = sorted(line.intent.uri for line in lines)
     if covered != sorted(intent.uri for intent in intents):
         raise OfferRefused("the agreement must satisfy each intent of the proposal exactly once")
-    factors = {line.measure.value / line.intent.quantity for line in lines}
+    factors = {EXACT.divide(line.measure.value, line.intent.quantity) for line in lines}
     if len(factors) != 1:
         raise OfferRefused("every quantity must be the same multiple of its intent's")
     factor = factors.pop()
@@ -311,7 +312,7 @@ async def finalize(
     for row, line in zip(rows, terms.lines, strict=True):
         row.reciprocal = line.intent.reciprocal
         if line.intent.available is not None:
-            line.intent.available -= line.measure.value
+            line.intent.available = EXACT.subtract(line.intent.available, line.measure.value)
     session.add_all(rows)
     agreement.uri = uri
     agreement.state = "agreed"

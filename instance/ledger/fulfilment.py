@@ -25,7 +25,7 @@ from instance.store.models import Commitment as CommitmentRow
 from instance.store.models import EconomicEvent as EventRow
 from instance.store.models import utcnow
 from instance.urls import Urls
-from vocab import Commitment, EconomicEvent, Measure, canonical_decimal, get_action
+from vocab import EXACT, Commitment, EconomicEvent, Measure, canonical_decimal, get_action
 
 __all__ = [
     "EventPlan",
@@ -201,7 +201,7 @@ def _check_fulfils(
             "different units are never added",
             field,
         )
-    total = commitment.fulfilled + measure.value
+    total = EXACT.add(commitment.fulfilled, measure.value)
     if total > commitment.quantity:
         raise _refuse(
             409,
@@ -258,7 +258,7 @@ async def _take_effect(session: AsyncSession, urls: Urls, plan: EventPlan, row: 
     if commitment is not None:
         measure = _measure(plan.event, commitment.effort)
         assert measure is not None
-        commitment.fulfilled += measure.value
+        commitment.fulfilled = EXACT.add(commitment.fulfilled, measure.value)
         if commitment.fulfilled == commitment.quantity:
             commitment.state, commitment.finished_at = "finished", utcnow()
         elif commitment.state == "finished":

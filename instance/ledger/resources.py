@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from instance.problems import Problem
 from instance.store.models import Agent, EconomicResource, ResourceSpecification, utcnow
 from instance.urls import Urls
-from vocab import OCE, Action, canonical_decimal
+from vocab import EXACT, OCE, Action, canonical_decimal
+from vocab.quantity import MAX_DIGITS
 
 __all__ = [
     "EFFECTS",
@@ -233,7 +234,16 @@ async def apply_effects(
                 field="resourceInventoriedAs",
             )
         current: Decimal = getattr(resource, move.column)
-        updated = current + move.sign * flow.quantity
+        updated = EXACT.add(current, EXACT.multiply(move.sign, flow.quantity))
+        if not updated.is_zero() and updated.adjusted() >= MAX_DIGITS:
+            # Every quantity column holds 30 digits before the point (NUMERIC(42, 12)
+            # on PostgreSQL); a balance past that would fail to store there.
+            raise Problem(
+                422,
+                f"{resource.uri} would hold {canonical_decimal(updated)} {resource.unit}, "
+                f"more than {MAX_DIGITS} digits",
+                field="resourceQuantity",
+            )
         if updated < 0 and not resource.mutual_credit:
             label = "accounting" if move.column.startswith("accounting") else "onhand"
             raise Problem(

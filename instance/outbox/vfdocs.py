@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from instance.normalizing import normalize_bounded
 from instance.outbox.c2s import Submission
 from instance.problems import Problem
-from vocab import ASObject, VocabError, normalize, outgoing_context, parse_object
+from vocab import ASObject, VocabError, outgoing_context, parse_object
 
 __all__ = ["client_document", "typed"]
 
@@ -26,13 +27,13 @@ def typed(document: Any, kind: type[T], field: str) -> T:
     return found
 
 
-def client_document(sub: Submission) -> dict[str, Any]:
+async def client_document(sub: Submission) -> dict[str, Any]:
     """The client's activity in canonical form. A client that sends no ``@context``
     means ours (ActivityStreams and the oce ValueFlows terms)."""
     document = sub.activity
     if "@context" not in document:
         document = {"@context": outgoing_context(sub.svc.urls.base), **document}
     try:
-        return normalize(document)
+        return await normalize_bounded(document)
     except VocabError as exc:
         raise Problem(400, str(exc), field=exc.field or "object") from None

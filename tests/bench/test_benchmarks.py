@@ -51,6 +51,14 @@ def test_vocab_normalize_prints_documents_per_second() -> None:
     assert all(rate > 0 for rate in rates)
 
 
+def test_jsonld_work_prints_each_document_and_the_loop_stall() -> None:
+    output = bench("jsonld_work", "--repeat", "1")
+    assert output.count("KiB  check") == 7
+    assert len(figures(output, "ms  refused")) == 2
+    assert len(figures(output, "ms  normalize")) == 5
+    assert "event loop's longest stall" in output
+
+
 def test_ledger_reads_measures_each_read_on_each_database() -> None:
     output = bench("ledger_reads", "--agents", "20", "--events", "300")
     assert "baseline: bare Starlette GET" in output

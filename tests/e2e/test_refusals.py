@@ -5,6 +5,7 @@ not do. Each refusal is answered, and the ledger reads the same afterwards."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -106,7 +107,11 @@ async def test_a_real_instance_refuses_and_changes_nothing(tmp_path: Path) -> No
 
             # Transport refusals: unsigned, and a body changed after signing.
             follow = act(mallory, "Follow", alice.id, alice.id)
-            unsigned = await http.post(f"{a.base_url}/inbox", json=follow)
+            unsigned = await http.post(
+                f"{a.base_url}/inbox",
+                content=json.dumps(follow).encode(),
+                headers={"Content-Type": "application/activity+json"},
+            )
             assert unsigned.status_code == 401
             body, headers = signed_post(mallory, f"{a.base_url}/inbox", follow)
             changed = await http.post(

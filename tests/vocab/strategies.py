@@ -43,12 +43,14 @@ def iris(draw: st.DrawFn) -> str:
     return f"{origin}/{path}{fragment}"
 
 
-texts = st.text(max_size=40)
+#: Characters any text may hold: the JSON reader refuses NUL and lone surrogates.
+storable = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")
+texts = st.text(storable, max_size=40)
 optional_text = st.none() | texts
 optional_iri = st.none() | iris()
 iri_tuples = st.lists(iris(), max_size=3).map(tuple)
 audiences = st.lists(iris() | st.just(PUBLIC), max_size=3, unique=True).map(tuple)
-tags = st.lists(st.text(min_size=1, max_size=10), max_size=3).map(tuple)
+tags = st.lists(st.text(storable, min_size=1, max_size=10), max_size=3).map(tuple)
 
 moments = st.datetimes(
     min_value=datetime(1990, 1, 1),
@@ -75,7 +77,7 @@ def optional(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
 # Extra properties a peer might send: full-IRI keys oce has no term for.
 extras = st.dictionaries(
     st.sampled_from(["https://example.org/ns#note", "https://example.org/ns#rank"]),
-    st.text(max_size=10) | st.integers(-1000, 1000),
+    st.text(storable, max_size=10) | st.integers(-1000, 1000),
     max_size=2,
 )
 

@@ -12,6 +12,7 @@ SUBMODULES = [
     "contexts",
     "errors",
     "jsontext",
+    "ldwork",
     "namespaces",
     "objects",
     "quantity",

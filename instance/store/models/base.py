@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
+from vocab.quantity import EXACT
+
 __all__ = ["Base", "DecimalText", "UTCDateTime", "utcnow"]
 
 # Stable constraint names, so migrations can refer to them on both databases.
@@ -66,7 +68,7 @@ class DecimalText(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal) or not value.is_finite():
             raise ValueError(f"not a finite Decimal: {value!r}")
-        return value if dialect.name == "postgresql" else format(value.normalize(), "f")
+        return value if dialect.name == "postgresql" else format(value.normalize(EXACT), "f")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
