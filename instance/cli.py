@@ -254,6 +254,8 @@ def cmd_demo(_settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from instance.web import connections
+
     # Each web process builds its app from the environment (instance.asgi), so pass the
     # effective settings down that way.
     os.environ["OCE_HOST"] = settings.host
@@ -276,6 +278,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         log_level="warning",
         proxy_headers=True,
         server_header=False,
+        # Deadlines and a header size cap on every request (see the module).
+        http=connections.PROTOCOL,
     )
     return 0
 
