@@ -50,7 +50,7 @@ WRITERS = 2
 #: How long the instance may take to accept work again once the fault ends.
 RECOVERY_SECONDS = 20.0
 #: How long the backlog may take to be processed after that.
-BACKLOG_SECONDS = 60.0
+BACKLOG_SECONDS = 20.0
 
 
 def kg(value: str) -> dict[str, str]:
