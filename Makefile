@@ -19,8 +19,9 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.run-installed
 
+# `make serve PORT=8010` when 8000 is taken (the base URL follows the port).
 serve: $(VENV)/.run-installed
-	$(BIN)/oce serve
+	$(BIN)/oce serve $(if $(PORT),--port $(PORT))
 
 demo: $(VENV)/.run-installed
 	$(BIN)/oce demo

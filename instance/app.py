@@ -32,6 +32,7 @@ from instance.settings import Settings
 from instance.store.db import Database
 from instance.store.migrate import upgrade
 from instance.urls import Urls
+from instance.web.access import AccessLog
 from instance.web.fairness import ClientTurns
 from instance.web.headers import SecurityHeaders
 from instance.web.routes import routes
@@ -100,15 +101,21 @@ async def stop_services(svc: Services) -> None:
 
 class _App(Starlette):
     """Starlette with :class:`SecurityHeaders` outside everything else, so that error
-    pages answered by its outermost middleware (a 500) carry the headers too, and
-    :class:`ClientTurns` just inside it (a client's requests beyond its share wait
-    before any work is done for them)."""
+    pages answered by its outermost middleware (a 500) carry the headers too, the
+    access log outside that (it sees the status the client got), and
+    :class:`ClientTurns` just inside the headers (a client's requests beyond its share
+    wait before any work is done for them)."""
 
     turns_per_client: int = 8
 
+    def __init__(self, *, access_log: bool, **kwargs: Any) -> None:
+        self.access_log = access_log
+        super().__init__(**kwargs)
+
     def build_middleware_stack(self) -> ASGIApp:
         inner = ClientTurns(super().build_middleware_stack(), self.turns_per_client)
-        return SecurityHeaders(inner)
+        app: ASGIApp = SecurityHeaders(inner)
+        return AccessLog(app) if self.access_log else app
 
 
 def create_app(
@@ -134,6 +141,7 @@ def create_app(
 
     static = StaticFiles(packages=[("instance.web", "static")])
     app = _App(
+        access_log=settings.access_log,
         routes=[*routes(), Mount("/static", app=static, name="static")],
         exception_handlers=exception_handlers,
         lifespan=lifespan,

@@ -178,6 +178,12 @@ async def cmd_domain_list(settings: Settings, _args: argparse.Namespace) -> int:
 async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     svc = await start_services(settings)
+    try:
+        # A worker signs and delivers with the ids it finds: it must agree with `serve`.
+        await _settle_base_url(svc.db, settings, accept_change=False)
+    except Problem:
+        await stop_services(svc)
+        raise
     workers = Workers(svc)
     workers.start()
     _out(f"oce worker processing inbox and deliveries for {settings.base_url}")
@@ -256,19 +262,26 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from instance.web import connections
 
+    _check_port_free(settings.host, settings.port)
     # Each web process builds its app from the environment (instance.asgi), so pass the
     # effective settings down that way.
     os.environ["OCE_HOST"] = settings.host
     os.environ["OCE_PORT"] = str(settings.port)
     os.environ["OCE_BASE_URL"] = settings.base_url
     os.environ["OCE_DATABASE_URL"] = settings.database_url
-    asyncio.run(_migrate_quietly(settings))
+    moved, agents = asyncio.run(_prepare_database(settings, args.accept_new_base_url))
     listening = f"{settings.host}:{settings.port}"
     _out(f"oce {__version__} serving {settings.base_url} (listening on {listening})")
     _out(f"database: {_redacted(settings.database_url)}")
-    # Say it the way this was started (`.venv/bin/oce` after `make serve`).
-    command = sys.argv[0] if os.path.basename(sys.argv[0]) == "oce" else "oce"
-    _out(f"create the first agent with:  {command} agent create alice --name 'Alice'")
+    if moved:
+        _out(f"the database's base URL is now {settings.base_url} (confirmed)")
+    if not agents:
+        # Say it the way this was started (`.venv/bin/oce` after `make serve`).
+        command = sys.argv[0] if os.path.basename(sys.argv[0]) == "oce" else "oce"
+        _out("no agent yet. In another terminal, create the first one and give it a password:")
+        _out(f"  {command} agent create alice --name 'Alice'")
+        _out(f"  {command} agent password alice")
+        _out(f"then sign in at {settings.base_url}/login")
     uvicorn.run(
         "instance.asgi:app",
         factory=True,
@@ -284,12 +297,45 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _migrate_quietly(settings: Settings) -> None:
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with a hint before migrating when another program holds the port."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: an address in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            other = 8010 if port != 8010 else 8020
+            raise Problem(
+                409,
+                f"port {port} on {host} is busy ({exc.strerror or exc}); choose another: "
+                f"make serve PORT={other}  (or: oce serve --port {other})",
+            ) from None
+
+
+async def _prepare_database(settings: Settings, accept_new_base_url: bool) -> tuple[bool, int]:
+    """Migrate, check the base URL is the database's own; (URL changed, agents)."""
     db = Database.from_url(settings.database_url, pool_size=1)
     try:
         await upgrade(db.engine)
+        moved = await _settle_base_url(db, settings, accept_new_base_url)
+        async with db.read() as session:
+            agents = len(await list_agents(session))
     finally:
         await db.dispose()
+    return moved, agents
+
+
+async def _settle_base_url(db: Database, settings: Settings, accept_change: bool) -> bool:
+    from instance.identity import BaseUrlChanged, settle_base_url
+
+    try:
+        return await settle_base_url(db, settings.base_url, accept_change=accept_change)
+    except BaseUrlChanged as exc:
+        raise Problem(409, str(exc)) from None
 
 
 def _redacted(url: str) -> str:
@@ -310,6 +356,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="web processes (PostgreSQL)")
+    serve.add_argument(
+        "--accept-new-base-url",
+        action="store_true",
+        help="serve a database that has published ids under another base URL (ids are permanent)",
+    )
     serve.set_defaults(sync_handler=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")

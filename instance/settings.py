@@ -62,6 +62,8 @@ class Settings:
     #: Requests one client (a bearer token, or a signature's key) may have in progress at
     #: once; more wait their turn (instance.web.fairness).
     max_requests_per_client: int = 8
+    #: One log line per HTTP request (``oce.access``: method, path, status, time).
+    access_log: bool = True
 
     @property
     def host_name(self) -> str:
@@ -163,6 +165,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "body_timeout": _parse_positive,
     "max_header_bytes": _parse_positive,
     "max_requests_per_client": _parse_positive,
+    "access_log": _parse_bool,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from instance.store.db import Database
 from instance.store.models import Token
-from tests.processes import oce, serving
+from tests.processes import free_port, oce, serving
 
 
 def env_for(database_url: str) -> dict[str, str]:
@@ -111,9 +112,52 @@ def test_serve_starts_on_a_fresh_data_folder_and_says_how_to_begin(tmp_path: Pat
         banner = server.output()
         assert f"serving {server.base_url}" in banner
         assert "oce agent create" in banner
+        assert "oce agent password alice" in banner
+        assert f"{server.base_url}/login" in banner
         server.cli("agent", "create", "alice")
         actor = httpx.get(f"{server.base_url}/agents/alice", timeout=5).json()
         assert actor["id"] == f"{server.base_url}/agents/alice"
+        # Once there is an agent, the first-run hint is gone.
+        server.stop()
+        server.log.unlink()
+        server.start()
+        assert f"serving {server.base_url}" in server.output()
+        assert "agent create" not in server.output()
+
+
+def test_serve_on_a_busy_port_says_so_and_how_to_choose_another(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"OCE_DATA_DIR": str(tmp_path / "data")}
+        result = oce("serve", "--port", str(port), env=env, check=False)
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert message.startswith(f"oce: error: port {port} on 127.0.0.1 is busy")
+    assert "make serve PORT=8010" in message
+    assert len(message.splitlines()) == 1
+    # Refused before touching anything: no database was made.
+    assert not (tmp_path / "data" / "oce.sqlite3").exists()
+
+
+def test_serve_refuses_a_database_published_under_another_base_url(tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'moved' / 'oce.sqlite3'}"
+    with serving("first", database, tmp_path) as server:
+        server.cli("agent", "create", "alice")
+        first_url = server.base_url
+    env = {"OCE_DATABASE_URL": database}
+    port = free_port()
+    refused = oce("serve", "--port", str(port), env=env, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(
+        f"oce: error: this database's ids are under {first_url}, not http://127.0.0.1:{port}"
+    )
+    assert "--accept-new-base-url" in refused.stderr
+    # The worker agrees with the web process.
+    worker = oce("worker", env={**env, "OCE_BASE_URL": f"http://127.0.0.1:{port}"}, check=False)
+    assert worker.returncode == 1
+    assert "this database's ids are under" in worker.stderr
 
 
 def test_domain_block_unblock_and_list(database_url: str) -> None:

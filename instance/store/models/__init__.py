@@ -1,6 +1,6 @@
 """Database tables (SQLAlchemy 2 typed models). Migrations live in ``instance/store/migrations``."""
 
-from instance.store.models.agents import Agent, InstanceKey, Token
+from instance.store.models.agents import Agent, InstanceIdentity, InstanceKey, Token
 from instance.store.models.base import Base, DecimalText, UTCDateTime, utcnow
 from instance.store.models.exchange import Agreement, Commitment, Intent, Proposal
 from instance.store.models.ledger import EconomicEvent, EconomicResource, ResourceSpecification
@@ -22,6 +22,7 @@ __all__ = [
     "Follow",
     "InboxEntry",
     "InboxItem",
+    "InstanceIdentity",
     "InstanceKey",
     "Intent",
     "PeerHost",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from instance.store.models.base import Base, utcnow
 
-__all__ = ["Agent", "InstanceKey", "Token"]
+__all__ = ["Agent", "InstanceIdentity", "InstanceKey", "Token"]
 
 
 class Agent(Base):
@@ -45,6 +45,21 @@ class InstanceKey(Base):
     private_key_pem: Mapped[str] = mapped_column(Text)
     public_key_pem: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstanceIdentity(Base):
+    """The base URL this database's ids were minted under. A single row.
+
+    Every actor, activity and record id starts with it, and peers keep those ids for
+    good, so serving the same database under another URL is refused unless the
+    operator confirms it (``oce serve --accept-new-base-url``).
+    """
+
+    __tablename__ = "instance_identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    base_url: Mapped[str] = mapped_column(String(255))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Token(Base):
