@@ -16,6 +16,8 @@
     │   │   │                    id mismatch, redirects
     │   │   └── AddressRefused   the host resolves only to addresses we never connect to
     │   └── FetchFailed          the network or the remote server failed (status if any)
+    │       └── FetchBusy        not asked now: too many requests of ours already wait on
+    │                            that host, or it just left one unanswered (retry later)
     └── WebFingerError           a WebFinger resource or answer cannot be used
 
 Foreign errors (httpx, httpcore, cryptography, http_sfv) are translated into these where
@@ -29,6 +31,7 @@ __all__ = [
     "AddressRefused",
     "DigestMismatch",
     "FederationError",
+    "FetchBusy",
     "FetchError",
     "FetchFailed",
     "FetchRefused",
@@ -123,6 +126,15 @@ class FetchFailed(FetchError):
     def __init__(self, url: str, reason: str, status: int | None = None) -> None:
         super().__init__(url, reason)
         self.status = status
+
+
+class FetchBusy(FetchFailed):
+    """Not asked now: the host has too many requests of ours waiting, or it just left
+    one unanswered. Worth trying again after `retry_after` seconds."""
+
+    def __init__(self, url: str, reason: str, retry_after: int) -> None:
+        super().__init__(url, reason)
+        self.retry_after = retry_after
 
 
 class WebFingerError(FederationError):

@@ -4,17 +4,22 @@ Every fetch is a signed GET; redirects are followed by hand (at most `max_redire
 each hop checked again, loops refused); the answer must be 2xx with an ActivityStreams
 content type (a JRD type for WebFinger); the body is read as a stream and abandoned past
 `max_bytes`; the whole exchange, redirects included, must finish within `timeout`
-seconds. An ActivityStreams object is followed through redirects on its own origin
-only (a server speaks for its own origin, never for another's), and its `id` must equal
-the URL it was finally served from. A caller that asked for a specific id compares it
-with the returned document's id. Addresses and schemes are checked by the client's
-transport (`guarded_transport`); a URL whose host is a literal address that is never a
-peer's (`0.0.0.0`, link-local, ...) is refused before any request.
+seconds. With `quiet_after_timeout`, a host that left a fetch unanswered that long is
+not asked again for that many seconds (`FetchBusy`): a peer whose server hangs costs
+one wait, not one per request it makes us fetch for.
+
+An ActivityStreams object is followed through redirects on its own origin only (a
+server speaks for its own origin, never for another's), and its `id` must equal the URL
+it was finally served from. A caller that asked for a specific id compares it with the
+returned document's id. Addresses and schemes are checked by the client's transport
+(`guarded_transport`); a URL whose host is a literal address that is never a peer's
+(`0.0.0.0`, link-local, ...) is refused before any request.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +27,7 @@ from typing import Any
 import anyio
 import httpx
 
-from federation.errors import AddressRefused, FetchFailed, FetchRefused
+from federation.errors import AddressRefused, FetchBusy, FetchFailed, FetchRefused
 from federation.request import origin_of
 from federation.transport import address_refusal, literal_address
 
@@ -90,6 +95,8 @@ class SafeFetcher:
         timeout: float = 10.0,
         max_redirects: int = 3,
         parse_json: Callable[[bytes], Any] = json.loads,
+        quiet_after_timeout: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._auth = auth
@@ -98,6 +105,10 @@ class SafeFetcher:
         self.timeout = timeout
         self.max_redirects = max_redirects
         self._parse_json = parse_json
+        self.quiet_after_timeout = quiet_after_timeout
+        self._clock = clock
+        #: Hosts that left a fetch unanswered, and until when they are not asked again.
+        self._quiet_until: dict[str, float] = {}
 
     async def fetch_object(self, url: str, *, check_id: bool = True) -> dict[str, Any]:
         """Fetch an ActivityStreams object; its `id` must equal the URL it came from.
@@ -162,15 +173,42 @@ class SafeFetcher:
         self, url: str, accept: str, type_ok: Callable[[str], bool], *, same_origin: bool
     ) -> tuple[str, bytes]:
         current = self.check_url(url)
+        origin = "{}://{}:{}".format(*origin_of(current))
+        self._check_quiet(url, origin)
         try:
             with anyio.fail_after(self.timeout):
                 return await self._follow(current, accept, type_ok, same_origin=same_origin)
         except TimeoutError:
+            self._hush(origin)
             raise FetchFailed(url, f"no complete answer within {self.timeout:g} s") from None
         except httpx.TimeoutException as exc:
+            self._hush(origin)
             raise FetchFailed(url, f"timed out: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             raise FetchFailed(url, f"network error: {type(exc).__name__}: {exc}") from exc
+
+    def _check_quiet(self, url: str, origin: str) -> None:
+        until = self._quiet_until.get(origin)
+        if until is None:
+            return
+        left = until - self._clock()
+        if left <= 0:
+            del self._quiet_until[origin]
+            return
+        raise FetchBusy(
+            url,
+            f"{origin} left a request unanswered for {self.timeout:g} s; "
+            f"not asked again for {left:.0f} s",
+            retry_after=max(1, round(left)),
+        )
+
+    def _hush(self, origin: str) -> None:
+        if self.quiet_after_timeout <= 0:
+            return
+        now = self._clock()
+        if len(self._quiet_until) > 4096:
+            self._quiet_until = {o: t for o, t in self._quiet_until.items() if t > now}
+        self._quiet_until[origin] = now + self.quiet_after_timeout
 
     async def _follow(
         self, url: str, accept: str, type_ok: Callable[[str], bool], *, same_origin: bool

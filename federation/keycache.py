@@ -7,6 +7,12 @@ have learned the new key already) and uses its key if it differs from the cached
 otherwise it fetches at most once per key per `refresh_interval`, whether the fetch
 succeeds or not, so a stream of badly signed requests cannot make us hammer the key's
 server.
+
+A miss (a key neither in memory nor yet being looked up) is a wait on the key's server,
+which a hostile peer may make last as long as the fetch allows. At most
+`max_pending_per_host` different keys of one host are looked up at once; a further miss
+on that host fails at once with `FetchBusy` (try later) instead of adding a wait, so keys
+on servers that never answer cannot take every connection and task of ours.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from federation.errors import SignatureInvalid
+from federation.errors import FetchBusy, SignatureInvalid
 from federation.keys import RemoteKey
 from federation.request import RequestParts
 from federation.verify import Verified, signature_key_id, verify_request
@@ -56,6 +63,7 @@ class KeyCache:
         max_entries: int = 4096,
         ttl: float = 24 * 3600.0,
         refresh_interval: float = 60.0,
+        max_pending_per_host: int = 8,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch_key = fetch_key
@@ -68,6 +76,8 @@ class KeyCache:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._last_fetch: dict[str, float] = {}
         self._in_flight: dict[str, asyncio.Future[RemoteKey]] = {}
+        self._max_pending_per_host = max_pending_per_host
+        self._pending_by_host: dict[str, int] = {}
 
     async def get(self, key_id: str) -> RemoteKey:
         """The cached key, or a freshly fetched one when absent or older than the TTL."""
@@ -114,6 +124,15 @@ class KeyCache:
         pending = self._in_flight.get(key_id)
         if pending is not None:
             return await asyncio.shield(pending)
+        host = urlsplit(key_id).netloc.lower()
+        waiting = self._pending_by_host.get(host, 0)
+        if waiting >= self._max_pending_per_host:
+            raise FetchBusy(
+                key_id,
+                f"{waiting} other keys of {host} are being looked up already; try again later",
+                retry_after=30,
+            )
+        self._pending_by_host[host] = waiting + 1
         future: asyncio.Future[RemoteKey] = asyncio.get_running_loop().create_future()
         self._in_flight[key_id] = future
         self._last_fetch[key_id] = self._clock()
@@ -134,6 +153,8 @@ class KeyCache:
             return key
         finally:
             del self._in_flight[key_id]
+            if (left := self._pending_by_host.pop(host) - 1) > 0:
+                self._pending_by_host[host] = left
 
     def _store(self, key_id: str, key: RemoteKey) -> None:
         self._entries[key_id] = _Entry(key, self._clock())

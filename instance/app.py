@@ -33,6 +33,7 @@ from instance.store.db import Database
 from instance.store.migrate import upgrade
 from instance.urls import Urls
 from instance.web.access import AccessLog
+from instance.web.fairness import ClientTurns
 from instance.web.headers import SecurityHeaders
 from instance.web.routes import routes
 from instance.web.urltext import RefuseNulInUrls
@@ -42,6 +43,9 @@ from vocab import jsontext
 __all__ = ["create_app"]
 
 log = logging.getLogger("oce")
+
+#: Seconds a host that left a fetch unanswered is not asked again.
+QUIET_AFTER_TIMEOUT = 30.0
 
 
 async def start_services(
@@ -75,6 +79,8 @@ async def start_services(
         HttpSignatureAuth(urls.instance_key, load_private_key(key.private_key_pem)),
         allow_private_network=settings.allow_private_network,
         parse_json=jsontext.loads,
+        # A peer whose server hangs costs one wait, not one per request it sends us.
+        quiet_after_timeout=QUIET_AFTER_TIMEOUT,
     )
     store = InboxStore(db)
     store.start()
@@ -96,15 +102,20 @@ async def stop_services(svc: Services) -> None:
 
 class _App(Starlette):
     """Starlette with :class:`SecurityHeaders` outside everything else, so that error
-    pages answered by its outermost middleware (a 500) carry the headers too, and the
-    access log outside that (it sees the status the client got)."""
+    pages answered by its outermost middleware (a 500) carry the headers too, the
+    access log outside that (it sees the status the client got), and
+    :class:`ClientTurns` just inside the headers (a client's requests beyond its share
+    wait before any work is done for them)."""
+
+    turns_per_client: int = 8
 
     def __init__(self, *, access_log: bool, **kwargs: Any) -> None:
         self.access_log = access_log
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        app: ASGIApp = SecurityHeaders(RefuseNulInUrls(super().build_middleware_stack()))
+        inner = ClientTurns(super().build_middleware_stack(), self.turns_per_client)
+        app: ASGIApp = SecurityHeaders(RefuseNulInUrls(inner))
         return AccessLog(app) if self.access_log else app
 
 
@@ -130,9 +141,11 @@ def create_app(
             await stop_services(svc)
 
     static = StaticFiles(packages=[("instance.web", "static")])
-    return _App(
+    app = _App(
         access_log=settings.access_log,
         routes=[*routes(), Mount("/static", app=static, name="static")],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )
+    app.turns_per_client = settings.max_requests_per_client
+    return app

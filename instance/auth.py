@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 
 from federation import (
+    FetchBusy,
     FetchError,
     Headers,
     KeyFormatError,
@@ -128,6 +129,14 @@ async def verified_request(svc: Services, parts: RequestParts, *, require_digest
         )
     except SignatureError as exc:
         raise Problem(401, f"signature refused: {exc.reason}", field="signature") from None
+    except FetchBusy as exc:
+        # Not the sender's fault as far as we know: its key's server is busy or silent.
+        raise Problem(
+            503,
+            f"cannot get the signing key now: {exc}",
+            field="signature",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
     except (FetchError, KeyFormatError, OriginError) as exc:
         raise Problem(401, f"cannot get the signing key: {exc}", field="signature") from None
 

@@ -280,6 +280,8 @@ def cmd_demo(_settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from instance.web import connections
+
     _check_port_free(settings.host, settings.port)
     # Each web process builds its app from the environment (instance.asgi), so pass the
     # effective settings down that way.
@@ -309,6 +311,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         log_level="warning",
         proxy_headers=True,
         server_header=False,
+        # Deadlines and a header size cap on every request (see the module).
+        http=connections.PROTOCOL,
     )
     return 0
 

@@ -11,16 +11,18 @@ same problem as a readable page instead; every other client keeps the JSON body.
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from instance.negotiation import negotiate
 
-__all__ = ["Problem", "exception_handlers", "problem_response"]
+__all__ = ["Problem", "database_unavailable", "exception_handlers", "problem_response"]
 
 log = logging.getLogger("oce.http")
 
@@ -121,6 +123,62 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
     return problem_response(problem, request)
 
 
+#: What a database that is down, restarting or out of disk raises: the request may be
+#: tried again once it is back, and nothing of it was committed.
+_UNAVAILABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    ConnectionError,
+)
+
+
+#: PostgreSQL's SQLSTATE classes for "not now": connection exceptions (08), operator
+#: intervention (57P: shutting down, starting up) and insufficient resources (53: disk
+#: full, out of memory, too many connections).
+_UNAVAILABLE_STATES = ("08", "57P", "53")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be used right now (down, restarting,
+    its disk full, its pool exhausted), rather than that the request was wrong."""
+    if isinstance(exc, _UNAVAILABLE):
+        return True
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        # The driver's error, and what it wraps: PostgreSQL says why in its SQLSTATE.
+        cause: BaseException | None = exc.orig
+        while cause is not None:
+            state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+            if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+                return True
+            if isinstance(cause, ConnectionError | TimeoutError):
+                return True
+            cause = cause.__cause__
+        return False
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+async def _on_database_error(request: Request, exc: Exception) -> Response:
+    """503 for a database that is unavailable (the request may be tried again); any
+    other database error is unexpected. Handled here, inside Starlette's error
+    middleware, which would otherwise re-raise it to the server after answering: uvicorn
+    then closes the connection, and a client's next request on it fails."""
+    if not database_unavailable(exc):
+        raise exc
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    log.warning("database unavailable answering %s %s: %s", request.method, request.url.path, first)
+    return problem_response(
+        Problem(
+            503,
+            "the database is unavailable for a moment; nothing was stored, try again",
+            headers={"Retry-After": "5"},
+        ),
+        request,
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error answering %s %s", request.method, request.url.path)
     return problem_response(
@@ -130,6 +188,9 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 
 exception_handlers: dict[Any, Any] = {
     Problem: _on_problem,
+    sqlalchemy.exc.DBAPIError: _on_database_error,
+    sqlalchemy.exc.TimeoutError: _on_database_error,
+    ConnectionError: _on_database_error,
     HTTPException: _on_http_exception,
     Exception: _on_unexpected,
 }

@@ -53,6 +53,15 @@ class Settings:
     #: About a microsecond a session (a session itself costs over 100), so it stays on
     #: in production too.
     strict_sessions: bool = True
+    #: Seconds a client has to send a request's line and headers (instance.web.connections).
+    header_timeout: int = 10
+    #: Seconds a client has to send a request's body, once its headers are in.
+    body_timeout: int = 30
+    #: Largest request line and headers together, in bytes (431 beyond).
+    max_header_bytes: int = 32_768
+    #: Requests one client (a bearer token, or a signature's key) may have in progress at
+    #: once; more wait their turn (instance.web.fairness).
+    max_requests_per_client: int = 8
     #: One log line per HTTP request (``oce.access``: method, path, status, time).
     access_log: bool = True
 
@@ -152,6 +161,10 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "log_level": _parse_log_level,
     "database_pool_size": _parse_positive,
     "strict_sessions": _parse_bool,
+    "header_timeout": _parse_positive,
+    "body_timeout": _parse_positive,
+    "max_header_bytes": _parse_positive,
+    "max_requests_per_client": _parse_positive,
     "access_log": _parse_bool,
 }
 

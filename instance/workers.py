@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from instance.inbox.processing import process_due
 from instance.outbox.delivery import DeliveryWorker
+from instance.problems import database_unavailable
 from instance.services import Services
 
 __all__ = ["Workers"]
@@ -28,6 +29,18 @@ POLL_SECONDS = 0.5
 INBOX_LANES = 4
 
 
+def _unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_unavailable(inner) for inner in exc.exceptions)
+    return database_unavailable(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
 async def _loop(name: str, step: Callable[[], Awaitable[int]], wake: asyncio.Event) -> None:
     while True:
         wake.clear()
@@ -35,8 +48,11 @@ async def _loop(name: str, step: Callable[[], Awaitable[int]], wake: asyncio.Eve
             done = await step()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("%s step failed; retrying in a second", name)
+        except Exception as exc:
+            if _unavailable(exc):
+                log.warning("%s waits: the database is unavailable (%s)", name, _first_line(exc))
+            else:
+                log.exception("%s step failed; retrying in a second", name)
             await asyncio.sleep(1)
             continue
         if done == 0:

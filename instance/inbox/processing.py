@@ -20,6 +20,7 @@ only the transaction that still finds it ``pending`` commits; the other is rolle
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -40,7 +41,7 @@ from instance.ledger.integrity import verify_peer_object
 from instance.negotiation import dumps
 from instance.outbox.delivery import resume_host
 from instance.peers import ActorUnavailable
-from instance.problems import Problem
+from instance.problems import Problem, database_unavailable
 from instance.references import reference_type
 from instance.services import Services
 from instance.store.models import (
@@ -409,7 +410,25 @@ async def _process_safely(svc: Services, item: InboxItem) -> None:
         await _process(svc, item)
     except Superseded:
         log.info("%s was processed by another worker meanwhile", item.activity_uri)
-    except Exception:
+    except Exception as exc:
+        if database_unavailable(exc):
+            # Not the activity's fault: the database is down, restarting or out of disk.
+            # Hand it back without counting the attempt (when that write works at all;
+            # otherwise its lease runs out and it is claimed again), and stop this lane.
+            log.warning("processing %s paused: the database is unavailable", item.activity_uri)
+            with contextlib.suppress(Exception):
+                async with svc.db.write() as session:
+                    await session.execute(
+                        update(InboxItem)
+                        .where(InboxItem.id == item.id, InboxItem.state == "pending")
+                        .values(
+                            lease_until=None,
+                            attempts=InboxItem.attempts - 1,
+                            next_attempt_at=utcnow() + timedelta(seconds=2),
+                        )
+                    )
+            raise
+
         log.exception("processing %s failed; it will be retried", item.activity_uri)
         async with svc.db.write() as session:
             if item.attempts >= 5:

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from instance.problems import database_unavailable
 from instance.store.db import Database
 from instance.store.models import InboxItem, utcnow
 
@@ -126,7 +127,11 @@ class InboxStore:
                         async with self.db.write() as session:
                             results = await _insert_batch(session, items)
                 except Exception as exc:
-                    log.exception("storing %d inbox items failed", len(batch))
+                    if database_unavailable(exc):
+                        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+                        log.warning("storing %d inbox items failed: %s", len(batch), first)
+                    else:
+                        log.exception("storing %d inbox items failed", len(batch))
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(exc)

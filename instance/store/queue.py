@@ -35,6 +35,28 @@ log = logging.getLogger("oce.queue")
 
 Row = TypeVar("Row", InboxItem, Delivery)
 
+#: When rows handed back after their work failed as a whole are due again.
+RETRY_AFTER_FAILURE = timedelta(seconds=2)
+
+
+#: Rows this process held when its work failed and could not hand back, by database
+#: and table.
+_UNRETURNED: dict[tuple[Database, Any], set[int]] = {}
+
+
+async def _hand_back(db: Database, table: Any, ids: list[int], *, count_attempt: bool) -> None:
+    values: dict[str, Any] = {"lease_until": None}
+    if count_attempt:
+        # A failed attempt: due again shortly, not at once (a fault that persists must
+        # not turn into a busy loop).
+        values["next_attempt_at"] = utcnow() + RETRY_AFTER_FAILURE
+    else:
+        values["attempts"] = table.attempts - 1
+    async with db.write() as session:
+        await session.execute(
+            update(table).where(table.id.in_(ids), table.state == "pending").values(**values)
+        )
+
 
 async def claim(
     db: Database,
@@ -45,6 +67,12 @@ async def claim(
     where: Sequence[ColumnElement[bool]] = (),
 ) -> list[Row]:
     """Lease up to ``limit`` due rows of ``table`` (oldest due first) and return them."""
+    if unreturned := _UNRETURNED.pop((db, table), None):
+        try:
+            await _hand_back(db, table, sorted(unreturned), count_attempt=True)
+        except Exception:
+            _UNRETURNED.setdefault((db, table), set()).update(unreturned)
+            raise
     now = utcnow()
     column: Any = table
     due = (
@@ -116,17 +144,13 @@ class Renewing:
                 # worker may take a row, and finishing only pending rows keeps it single.
                 log.exception("renewing the leases of %d rows failed", len(self.ids))
 
-    async def release(self) -> None:
-        """Hand the unfinished rows back: due again at once, this attempt not counted."""
+    async def release(self, *, count_attempt: bool = False) -> None:
+        """Hand the unfinished rows back: due again at once, this attempt not counted
+        (unless ``count_attempt``)."""
         if not self.ids:
             return
         ids, self.ids = list(self.ids), set()
-        async with self.db.write() as session:
-            await session.execute(
-                update(self.table)
-                .where(self.table.id.in_(ids), self.table.state == "pending")
-                .values(lease_until=None, attempts=self.table.attempts - 1)
-            )
+        await _hand_back(self.db, self.table, ids, count_attempt=count_attempt)
         log.info("handed back %d unfinished %s rows", len(ids), self.table.__tablename__)
 
     async def __aenter__(self) -> Renewing:
@@ -144,3 +168,13 @@ class Renewing:
                 await self.release()
             except Exception:
                 log.exception("could not hand rows back; their leases will run out")
+        elif exc_type is not None and self.ids:
+            # The work failed as a whole (the database went away under it, typically):
+            # hand the rows back, this attempt counted, so they are taken up as soon as
+            # the database answers, not a lease later. When even that cannot be
+            # written, the next claim of this process does it first.
+            ids = set(self.ids)
+            try:
+                await self.release(count_attempt=True)
+            except Exception:
+                _UNRETURNED.setdefault((self.db, self.table), set()).update(ids)

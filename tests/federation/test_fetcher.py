@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from federation.auth import HttpSignatureAuth
-from federation.errors import AddressRefused, FetchFailed, FetchRefused
+from federation.errors import AddressRefused, FetchBusy, FetchFailed, FetchRefused
 from federation.fetcher import SafeFetcher, is_activitystreams_type, is_jrd_type
 from federation.headers import Headers
 from federation.keys import PublicKey
@@ -295,6 +295,30 @@ async def test_slow_answer_times_out(client: httpx.AsyncClient) -> None:
             await quick.fetch_object(base + "/slow")
         with pytest.raises(FetchFailed, match=r"within 0\.3 s|timed out"):
             await quick.fetch_object(base + "/trickle")
+
+
+async def test_a_host_that_left_a_fetch_unanswered_is_not_asked_again_for_a_while(
+    client: httpx.AsyncClient,
+) -> None:
+    calls: list[str] = []
+
+    async def slow(request: Request) -> Response:
+        calls.append(request.url.path)
+        await asyncio.sleep(3)
+        return as_json(own(request))
+
+    now = [100.0]
+    async with serve(app({"/slow": slow, "/quick": lambda r: as_json(own(r))})) as base:
+        hushed = fetcher(client, timeout=0.3, quiet_after_timeout=30, clock=lambda: now[0])
+        with pytest.raises(FetchFailed, match=r"within 0\.3 s|timed out"):
+            await hushed.fetch_object(base + "/slow")
+        # Another document of the same host: refused at once, without a request.
+        with pytest.raises(FetchBusy, match="not asked again for 30 s") as caught:
+            await hushed.fetch_object(base + "/quick")
+        assert caught.value.retry_after == 30
+        assert calls == ["/slow"]
+        now[0] += 31
+        assert (await hushed.fetch_object(base + "/quick"))["id"] == base + "/quick"
 
 
 async def test_connection_refused_is_a_fetch_failure(

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from federation.errors import FetchFailed, SignatureInvalid, SignatureTimeError
+from federation.errors import FetchBusy, FetchFailed, SignatureInvalid, SignatureTimeError
 from federation.headers import Headers
 from federation.httpsig import sign_request
 from federation.keycache import KeyCache, verify_signed_request
@@ -216,3 +216,24 @@ async def test_refresh_takes_a_newer_stored_key_before_the_network(
     assert fresh.pem == stored["k"].pem
     assert (await cache.get("k")).pem == stored["k"].pem
     assert server.calls == ["k"]
+
+
+async def test_misses_on_one_host_are_capped_and_the_rest_refused_at_once(
+    fetcher: Fetcher,
+) -> None:
+    """A host whose keys hang holds at most a few lookups; further keys of it are
+    refused at once (FetchBusy), and other hosts' keys are looked up as usual."""
+    fetcher.delay = 0.5
+    cache = KeyCache(fetcher, max_pending_per_host=2)
+    hanging = [asyncio.create_task(cache.get(f"https://slow.example/u{n}#k")) for n in range(2)]
+    await asyncio.sleep(0)
+    with pytest.raises(FetchBusy) as caught:
+        await cache.get("https://slow.example/u3#k")
+    assert caught.value.retry_after > 0
+    assert "2 other keys of slow.example" in str(caught.value)
+    other = await cache.get("https://fine.example/u#k")
+    assert other.key_id == "https://fine.example/u#k"
+    await asyncio.gather(*hanging)
+    # Once they are done, the host may be asked again.
+    assert (await cache.get("https://slow.example/u3#k")).key_id.endswith("u3#k")
+    assert "https://slow.example/u3#k" in fetcher.calls
