@@ -1,7 +1,9 @@
 """Receiving activities: the inbox's checks, in the order that costs least first.
 
+0. the claimed sender's rate (429, spending nothing: :mod:`instance.inbox.ratelimit`),
 1. body size (413), 2. strict bounded JSON (400), 3. signature (401),
-4. blocked domain (403), 5. origins (403), 6. durable storage, then 202.
+4. blocked domain (403), 5. origins (403), 6. the verified sender's rate (429),
+7. durable storage, then 202.
 
 Processing happens afterwards, in the background (:mod:`instance.inbox.processing`). A
 blocked domain is refused as soon as its key id is read: we never fetch anything from
@@ -10,6 +12,7 @@ a blocked domain, not even the key that would let us check its signature.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -102,6 +105,10 @@ async def receive_activity(
     svc: Services, request: Request, recipient_agent_id: int | None
 ) -> Response:
     """Check, verify and durably store one inbound activity; answer 202."""
+    limits = svc.inbox_limits
+    with contextlib.suppress(SignatureError):
+        # A sender over its limit is refused before its body is even read.
+        limits.check(signature_key_id(request_headers(request)))
     body = await read_body(request, svc.settings.max_body_bytes)
     activity = parse_json_object(body)
     activity_id = activity.get("id")
@@ -130,6 +137,7 @@ async def receive_activity(
     actor = _check_origins(svc, activity, verified)
     if await svc.blocklist.is_blocked(actor):
         raise Problem(403, "this instance does not accept requests from that domain")
+    limits.charge(verified.key_id, actor)
 
     result = await svc.inbox_store.store(
         NewInboxItem(
