@@ -10,6 +10,7 @@ from importlib import import_module
 BENCHMARKS = (
     "vocab_normalize",
     "inbox_ingest",
+    "inbox_flood",
     "fanout",
     "exchange_latency",
     "memory",

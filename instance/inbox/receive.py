@@ -39,7 +39,7 @@ from instance.services import Services
 from vocab import jsontext
 from vocab.errors import JsonError
 
-__all__ = ["read_body", "receive_activity"]
+__all__ = ["check_rate", "read_body", "receive_activity"]
 
 log = logging.getLogger("oce.inbox")
 
@@ -93,6 +93,13 @@ def _check_origins(svc: Services, activity: Mapping[str, Any], verified: Verifie
     return actor
 
 
+def check_rate(svc: Services, request: Request) -> None:
+    """Refuse (429) a sender already over its rate, before its body is even read.
+    Spends nothing: only a verified request does (:mod:`instance.inbox.ratelimit`)."""
+    with contextlib.suppress(SignatureError):
+        svc.inbox_limits.check(signature_key_id(request_headers(request)))
+
+
 def _is_delete_of_self(activity: Mapping[str, Any]) -> bool:
     try:
         actor = actor_id_of(activity)
@@ -105,10 +112,7 @@ async def receive_activity(
     svc: Services, request: Request, recipient_agent_id: int | None
 ) -> Response:
     """Check, verify and durably store one inbound activity; answer 202."""
-    limits = svc.inbox_limits
-    with contextlib.suppress(SignatureError):
-        # A sender over its limit is refused before its body is even read.
-        limits.check(signature_key_id(request_headers(request)))
+    check_rate(svc, request)
     body = await read_body(request, svc.settings.max_body_bytes)
     activity = parse_json_object(body)
     activity_id = activity.get("id")
@@ -137,7 +141,7 @@ async def receive_activity(
     actor = _check_origins(svc, activity, verified)
     if await svc.blocklist.is_blocked(actor):
         raise Problem(403, "this instance does not accept requests from that domain")
-    limits.charge(verified.key_id, actor)
+    svc.inbox_limits.charge(verified.key_id, actor)
 
     result = await svc.inbox_store.store(
         NewInboxItem(

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.agents import get_agent
-from instance.store.models import Agent, Delivery, Follow, InboxItem, utcnow
+from instance.store.models import Agent, Delivery, EconomicEvent, Follow, InboxItem, utcnow
 from instance.tokens import create_token
 from tests.fakepeer import AS, FakePeer, PeerActor, signed_post
 from tests.harness import Network, Running, make_settings, running
@@ -131,16 +131,38 @@ async def test_processed_bodies_and_finished_deliveries_are_pruned(
     bob = peer.actor("bob")
     assert (await send(a, bob, follow(bob))).status_code == 202
     assert (await send(a, bob, note(bob))).status_code == 202
+    # A peer's event is a ledger record (held for alice): its bytes prove it, and stay.
+    gift = {
+        "@context": [AS, "https://a.test/ns/oce-v1.jsonld"],
+        "id": f"{peer.origin}/activities/{uuid.uuid4()}",
+        "type": "Create",
+        "actor": bob.id,
+        "to": [ALICE],
+        "object": {
+            "id": f"{peer.origin}/events/{uuid.uuid4()}",
+            "type": "EconomicEvent",
+            "action": "transfer",
+            "provider": bob.id,
+            "receiver": ALICE,
+            "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": "5"},
+        },
+    }
+    assert (await send(a, bob, gift)).status_code == 202
     await a.settle()
-    assert await count(a, InboxItem) == 2
+    assert await count(a, InboxItem) == 3
+    assert await count(a, EconomicEvent) == 1
     assert await count(a, Delivery) == 1  # alice's Accept of the Follow
     workers = a.workers
     # Within retention, nothing goes.
     assert (await workers.prune_once(now=utcnow() + timedelta(days=6))).total == 0
     pruned = await workers.prune_once(now=utcnow() + timedelta(days=31))
-    assert (pruned.inbox_deleted, pruned.deliveries_deleted) == (2, 1)
-    assert await count(a, InboxItem) == 0
+    assert (pruned.inbox_deleted, pruned.inbox_kept, pruned.deliveries_deleted) == (2, 1, 1)
+    async with a.services.db.read() as session:
+        left = (await session.scalars(select(InboxItem.activity_uri))).all()
+    assert left == [gift["id"]]
     assert await count(a, Delivery) == 0
+    # Kept items are not looked at again.
+    assert (await workers.prune_once(now=utcnow() + timedelta(days=62))).total == 0
     # What the processing did stays: bob still follows alice.
     assert await count(a, Follow) == 1
 
