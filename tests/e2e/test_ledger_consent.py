@@ -4,6 +4,8 @@ and 8), over signed HTTP on loopback."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +101,38 @@ def test_a_peer_takes_nothing_back_without_the_agents_accept(tmp_path: Path) -> 
                 assert await balance(bob, credit) == "0"
 
         asyncio.run(run())
+
+
+def test_a_peer_over_the_inbox_limit_is_slowed_and_loses_nothing(tmp_path: Path) -> None:
+    """a lets one actor send a burst of 2, then one activity every 3 s: b's posts get
+    429 with Retry-After, b's delivery worker waits as told, and every post arrives."""
+    limits = {"OCE_INBOX_ACTOR_PER_MINUTE": "20", "OCE_INBOX_ACTOR_BURST": "2"}
+    a_db, b_db = sqlite_url(tmp_path, "a"), sqlite_url(tmp_path, "b")
+    with serving("a", a_db, tmp_path, **limits) as a, serving("b", b_db, tmp_path) as b:
+
+        async def run() -> None:
+            async with httpx.AsyncClient(timeout=30) as http:
+                alice, bob = agent(http, a, "alice"), agent(http, b, "bob")
+                began = time.monotonic()
+                posted = [
+                    (await bob.post({"type": "Note", "content": f"note {n}", "to": [alice.id]}))[
+                        "id"
+                    ]
+                    for n in range(5)
+                ]
+                deadline = began + 120
+                arrived: set[str | None] = set()
+                while time.monotonic() < deadline:
+                    arrived = {item.get("id") for item in await alice.items("inbox")}
+                    if set(posted) <= arrived:
+                        break
+                    await asyncio.sleep(0.5)
+                assert set(posted) <= arrived, f"{len(set(posted) & arrived)} of 5 arrived"
+                # Three past the burst, one every 3 s: at least 9 s, whatever the load.
+                assert time.monotonic() - began >= 8.5
+
+        asyncio.run(run())
+    # b was told to wait: some of its deliveries to a took more than one attempt.
+    with sqlite3.connect(tmp_path / "b" / "oce.sqlite3") as database:
+        (attempts,) = database.execute("SELECT max(attempts) FROM deliveries").fetchone()
+    assert attempts > 1
