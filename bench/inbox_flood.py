@@ -80,7 +80,13 @@ def file_bytes(database: str) -> int:
 async def prune_later(database: str) -> int:
     db = Database.from_url(database)
     try:
-        pruned = await prune(db, Settings(database_url=database), now=utcnow() + timedelta(days=31))
+        defaults = Settings()
+        pruned = await prune(
+            db,
+            inbox_days=defaults.inbox_retention_days,
+            delivery_days=defaults.delivery_retention_days,
+            now=utcnow() + timedelta(days=31),
+        )
     finally:
         await db.dispose()
     return pruned.inbox_deleted

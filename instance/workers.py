@@ -80,7 +80,13 @@ class Workers:
 
     async def prune_once(self, now: datetime | None = None) -> Pruned:
         """Remove what is past its retention (``now``: for tests, a later time)."""
-        pruned = await prune(self.svc.db, self.svc.settings, now=now)
+        settings = self.svc.settings
+        pruned = await prune(
+            self.svc.db,
+            inbox_days=settings.inbox_retention_days,
+            delivery_days=settings.delivery_retention_days,
+            now=now,
+        )
         if pruned.total:
             log.info(
                 "pruned %d inbox bodies (kept %d that back ledger records), %d deliveries",

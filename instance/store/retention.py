@@ -1,13 +1,13 @@
 """What the queues keep, and for how long: the worker's pruning step.
 
-* A processed inbox item (``done`` or ``failed``) is kept ``inbox_retention_days``
-  (setting, 30 by default), then deleted, unless it backs a ledger record: an activity
-  that carried an economic event, a commitment, an agreement (or the offer of one) or
-  a resource specification recorded here keeps its bytes, because they are what
-  proves the record (integrity proofs are checked over them, ``oce proof verify``).
-  Such an item is marked ``kept`` so it is looked at once, not at every pass.
-* A finished delivery (``done`` or ``failed``) is kept ``delivery_retention_days``
-  (7 by default); the activity it sent stays in the outbox.
+* A processed inbox item (``done`` or ``failed``) is kept ``inbox_days`` (the setting
+  ``inbox_retention_days``, 30 by default), then deleted, unless it backs a ledger
+  record: an activity that carried an economic event, a commitment, an agreement
+  (or the offer of one) or a resource specification recorded here keeps its bytes,
+  because they are what proves the record (integrity proofs are checked over them,
+  ``oce proof verify``). Such an item is marked ``kept`` so it is looked at once, not at every pass.
+* A finished delivery (``done`` or ``failed``) is kept ``delivery_days``
+  (``delivery_retention_days``, 7 by default); the activity it sent stays in the outbox.
 
 A replay of a pruned activity is not a duplicate any more, but its signature's date
 is long past the window a signature is accepted in, so it is refused before storage.
@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from instance.settings import Settings
 from instance.store.db import Database
 from instance.store.models import (
     Agreement,
@@ -154,11 +153,13 @@ async def _prune_deliveries(db: Database, cutoff: datetime) -> Pruned:
     return Pruned(deliveries_deleted=len(ids))
 
 
-async def prune(db: Database, settings: Settings, *, now: datetime | None = None) -> Pruned:
+async def prune(
+    db: Database, *, inbox_days: int, delivery_days: int, now: datetime | None = None
+) -> Pruned:
     """One pass of pruning, a batch at a time until nothing is left to prune."""
     now = now or utcnow()
-    inbox_cutoff = now - timedelta(days=settings.inbox_retention_days)
-    delivery_cutoff = now - timedelta(days=settings.delivery_retention_days)
+    inbox_cutoff = now - timedelta(days=inbox_days)
+    delivery_cutoff = now - timedelta(days=delivery_days)
     total = Pruned()
     while True:
         step = await _prune_inbox(db, inbox_cutoff) + await _prune_deliveries(db, delivery_cutoff)
