@@ -121,12 +121,11 @@ def one_per_host(targets: Iterable[Target]) -> list[str]:
     """
     chosen: dict[str, str] = {}
     for actor_host, inbox, shared in sorted(targets, key=lambda t: (t[2] is None, t[1])):
-        target = shared or inbox
-        host = host_of(target)
-        if host != actor_host:
-            log.warning("not delivering to %s: not on its actor's host %s", target, actor_host)
+        usable = [url for url in (shared, inbox) if url is not None and host_of(url) == actor_host]
+        if not usable:
+            log.warning("not delivering to %s: not on its actor's host %s", inbox, actor_host)
             continue
-        chosen.setdefault(host, target)
+        chosen.setdefault(actor_host, usable[0])
     return sorted(chosen.values())
 
 

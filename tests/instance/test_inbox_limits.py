@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.agents import get_agent
+from instance.outbox.publish import one_per_host
 from instance.store.models import Agent, Delivery, EconomicEvent, Follow, InboxItem, utcnow
 from instance.tokens import create_token
 from tests.fakepeer import AS, FakePeer, PeerActor, signed_post
@@ -226,3 +227,20 @@ async def _alice(session: AsyncSession) -> Agent:
     agent = await get_agent(session, "alice")
     assert agent is not None
     return agent
+
+
+def test_one_per_host_prefers_the_shared_inbox_and_skips_foreign_ones() -> None:
+    targets = [
+        ("h.test", "https://h.test/users/a/inbox", None),
+        ("h.test", "https://h.test/users/b/inbox", "https://h.test/inbox"),
+        ("k.test", "https://k.test/users/c/inbox", None),
+        ("k.test", "https://k.test/users/d/inbox", None),
+        # Stored before foreign inboxes were refused: the foreign one is never used.
+        ("m.test", "https://victim.test/inbox", None),
+        ("n.test", "https://n.test/users/e/inbox", "https://victim.test/inbox"),
+    ]
+    assert one_per_host(targets) == [
+        "https://h.test/inbox",
+        "https://k.test/users/c/inbox",
+        "https://n.test/users/e/inbox",
+    ]
