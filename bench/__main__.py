@@ -11,6 +11,7 @@ BENCHMARKS = (
     "vocab_normalize",
     "jsonld_work",
     "inbox_ingest",
+    "inbox_flood",
     "fanout",
     "exchange_latency",
     "memory",

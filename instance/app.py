@@ -23,6 +23,7 @@ import instance.handlers  # noqa: F401  (registers the activity handlers)
 from federation import HttpSignatureAuth, SafeFetcher, guarded_transport, load_private_key
 from instance import __version__
 from instance.agents import instance_key
+from instance.inbox.ratelimit import InboxLimits
 from instance.inbox.store import InboxStore
 from instance.moderation import Blocklist
 from instance.peers import Peers
@@ -91,6 +92,7 @@ async def start_services(
         peers=Peers(db, fetcher),
         blocklist=Blocklist(db),
         inbox_store=store,
+        inbox_limits=InboxLimits.from_settings(settings),
     )
 
 

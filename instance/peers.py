@@ -232,14 +232,28 @@ class Peers:
             await session.execute(delete(RemoteActor).where(RemoteActor.uri == uri))
 
 
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs share scheme, host and port."""
+    try:
+        return origin_of(a) == origin_of(b)
+    except ValueError:
+        return False
+
+
 def actor_fields(document: Mapping[str, Any]) -> dict[str, Any]:
     """The columns we keep of an actor document; refuses one that cannot receive."""
     uri = document.get("id")
     inbox = document.get("inbox")
     if not isinstance(uri, str) or not isinstance(inbox, str):
         raise FetchRefused(str(uri), "actor document lacks an id or an inbox")
+    # An actor receives on its own server: an inbox elsewhere would aim our
+    # deliveries (one per post, per follower) at a third party.
+    if not same_origin(inbox, uri):
+        raise FetchRefused(uri, f"its inbox {inbox} is on another server than the actor")
     endpoints = document.get("endpoints")
     shared = endpoints.get("sharedInbox") if isinstance(endpoints, Mapping) else None
+    if isinstance(shared, str) and not same_origin(shared, uri):
+        shared = None
     url = document.get("url")
     followers = document.get("followers")
     return {

@@ -16,6 +16,7 @@ from instance.store.db import Database
 from instance.urls import Urls
 
 if TYPE_CHECKING:
+    from instance.inbox.ratelimit import InboxLimits
     from instance.inbox.store import InboxStore
     from instance.moderation import Blocklist
     from instance.peers import Peers
@@ -45,6 +46,7 @@ class Services:
     peers: Peers
     blocklist: Blocklist
     inbox_store: InboxStore
+    inbox_limits: InboxLimits
     urls: Urls = field(init=False)
     templates: Environment = field(default_factory=templates_environment)
     #: Set when deliveries or inbox items were queued, to wake this process's workers.

@@ -64,6 +64,18 @@ class Settings:
     max_requests_per_client: int = 8
     #: One log line per HTTP request (``oce.access``: method, path, status, time).
     access_log: bool = True
+    #: Inbox rate limits: activities a minute, and the burst allowed at once, per
+    #: sending actor and per sending host (0 a minute: no limit). Over them: 429.
+    inbox_actor_per_minute: int = 600
+    inbox_actor_burst: int = 120
+    inbox_host_per_minute: int = 3000
+    inbox_host_burst: int = 600
+    #: Senders whose rate each process remembers at most (least recently seen go).
+    rate_limit_senders: int = 10_000
+    #: Days a processed inbox body is kept when it backs no ledger record.
+    inbox_retention_days: int = 30
+    #: Days a finished delivery (sent or given up) is kept.
+    delivery_retention_days: int = 7
 
     @property
     def host_name(self) -> str:
@@ -121,6 +133,16 @@ def _parse_positive(name: str, value: str) -> int:
     return number
 
 
+def _parse_count(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(name, value, "expected a whole number") from None
+    if number < 0:
+        raise SettingsError(name, value, "expected zero or more")
+    return number
+
+
 def _parse_database_url(name: str, value: str) -> str:
     if value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         return value
@@ -166,6 +188,13 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "max_header_bytes": _parse_positive,
     "max_requests_per_client": _parse_positive,
     "access_log": _parse_bool,
+    "inbox_actor_per_minute": _parse_count,
+    "inbox_actor_burst": _parse_positive,
+    "inbox_host_per_minute": _parse_count,
+    "inbox_host_burst": _parse_positive,
+    "rate_limit_senders": _parse_positive,
+    "inbox_retention_days": _parse_positive,
+    "delivery_retention_days": _parse_positive,
 }
 
 

@@ -1,10 +1,12 @@
-"""Background work: processing inbound activities and making deliveries.
+"""Background work: processing inbound activities, making deliveries, pruning.
 
 Both loops run inside ``oce serve`` by default (woken at once when this process queued
 work) and in separate ``oce worker`` processes (which also poll, since work queued by a
 web process cannot wake them). Work is shared through the database only: rows are
 claimed with a lease (:mod:`instance.store.queue`), and stopping a process (:meth:`stop`, on
-SIGTERM) hands back what it had claimed and not finished.
+SIGTERM) hands back what it had claimed and not finished. Every ``PRUNE_SECONDS``
+each process also removes what the queues no longer need (:mod:`instance.store.retention`);
+the deletes are idempotent, so several processes doing it at once is harmless.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from instance.inbox.processing import process_due
 from instance.outbox.delivery import DeliveryWorker
 from instance.problems import database_unavailable
 from instance.services import Services
+from instance.store.retention import Pruned, prune
 
 __all__ = ["Workers"]
 
@@ -27,6 +31,10 @@ log = logging.getLogger("oce.workers")
 POLL_SECONDS = 0.5
 #: Senders whose inbox items one process handles at once (see ``process_due``).
 INBOX_LANES = 4
+#: How often processed inbox bodies and finished deliveries past retention are removed.
+PRUNE_SECONDS = 3600.0
+#: The first pass waits this long after start, out of the way of start-up work.
+PRUNE_FIRST_SECONDS = 60.0
 
 
 def _unavailable(exc: BaseException) -> bool:
@@ -83,7 +91,37 @@ class Workers:
             asyncio.create_task(
                 self.delivery.run(self.svc.deliveries_due, POLL_SECONDS), name="oce-delivery"
             ),
+            asyncio.create_task(self._prune_loop(), name="oce-prune"),
         ]
+
+    async def prune_once(self, now: datetime | None = None) -> Pruned:
+        """Remove what is past its retention (``now``: for tests, a later time)."""
+        settings = self.svc.settings
+        pruned = await prune(
+            self.svc.db,
+            inbox_days=settings.inbox_retention_days,
+            delivery_days=settings.delivery_retention_days,
+            now=now,
+        )
+        if pruned.total:
+            log.info(
+                "pruned %d inbox bodies (kept %d that back ledger records), %d deliveries",
+                pruned.inbox_deleted,
+                pruned.inbox_kept,
+                pruned.deliveries_deleted,
+            )
+        return pruned
+
+    async def _prune_loop(self) -> None:
+        await asyncio.sleep(PRUNE_FIRST_SECONDS)
+        while True:
+            try:
+                await self.prune_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("pruning failed; trying again at the next pass")
+            await asyncio.sleep(PRUNE_SECONDS)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -195,19 +195,7 @@ async def post_accept_event(sub: Submission) -> Posted:
         assert found is not None
         if found.state != "claimed":
             raise Problem(409, f"{uri} is {found.state}", field="object")
-        event = typed(json.loads(found.body), EconomicEvent, "object")
-        plan = await plan_event(
-            session,
-            svc.urls,
-            event,
-            json.loads(found.body),
-            origin="peer",
-            signer=found.signer,
-            verified_by=found.verified_by,
-            recorded=True,
-        )
-        await accept_claimed(session, svc.urls, found, plan)
-        await _confirm_if_finished(session, svc, plan)
+        await _accept_held(session, svc, found, sub.actor)
 
     return Posted(sub.activity, effects=accept)
 
@@ -236,15 +224,36 @@ async def post_decline_event(sub: Submission) -> Posted:
     return Posted(sub.activity, effects=decline)
 
 
+async def _accept_held(session: AsyncSession, svc: Services, row: EventRow, by: str) -> None:
+    """The receiver accepts a held event: checked again, as it stands now, and applied."""
+    document = json.loads(row.body)
+    plan = await plan_event(
+        session,
+        svc.urls,
+        typed(document, EconomicEvent, "object"),
+        document,
+        origin="client" if row.verified_by == "local" else "peer",
+        signer=row.signer,
+        verified_by=row.verified_by,
+        recorded=True,
+        accepted_by=by,
+    )
+    await accept_claimed(session, svc.urls, row, plan)
+    await _confirm_if_finished(session, svc, plan)
+
+
 @handles("Accept", "EconomicEvent")
 async def on_accept_event(ctx: Context) -> None:
     async with ctx.apply() as session:
         row = await session.scalar(
-            select(EventRow).where(EventRow.uri == id_of(object_of(ctx.activity)))
+            select(EventRow).where(EventRow.uri == id_of(object_of(ctx.activity))).with_for_update()
         )
         if row is None or not ctx.svc.urls.is_local(row.uri) or row.receiver != ctx.actor:
             raise Refused("Accept of an event never sent to that actor")
         row.acknowledged = True
+        if row.state == "claimed":
+            # A correction that lowered the remote receiver's side waited for this.
+            await _accept_held(session, ctx.svc, row, ctx.actor)
 
 
 @handles("Reject", "EconomicEvent")

@@ -1,9 +1,11 @@
 """Receiving activities: the inbox's checks, in the order that costs least first.
 
+0. the claimed sender's rate (429, spending nothing: :mod:`instance.inbox.ratelimit`),
 1. content type (415), 2. body size (413), 3. strict bounded JSON (400), 4. the JSON-LD
 work it asks for and its contexts (400: too much work, or a context giving a keyword or
 an ActivityStreams/ValueFlows term a second name), 5. signature (401), 6. blocked
-domain (403), 7. origins (403), 8. durable storage, then 202.
+domain (403), 7. origins (403), 8. the verified sender's rate (429), 9. durable
+storage, then 202.
 
 The origin checks run again on the normalized activity before any handler reads it
 (:mod:`instance.inbox.origins`).
@@ -15,6 +17,7 @@ a blocked domain, not even the key that would let us check its signature.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -42,7 +45,13 @@ from instance.services import Services
 from vocab import jsontext, screen
 from vocab.errors import AliasError, ContextError, JsonError, LimitError
 
-__all__ = ["ACCEPTED_CONTENT_TYPES", "check_content_type", "read_body", "receive_activity"]
+__all__ = [
+    "ACCEPTED_CONTENT_TYPES",
+    "check_content_type",
+    "check_rate",
+    "read_body",
+    "receive_activity",
+]
 
 log = logging.getLogger("oce.inbox")
 
@@ -129,6 +138,13 @@ def _check_origins(svc: Services, activity: Mapping[str, Any], verified: Verifie
     return actor
 
 
+def check_rate(svc: Services, request: Request) -> None:
+    """Refuse (429) a sender already over its rate, before its body is even read.
+    Spends nothing: only a verified request does (:mod:`instance.inbox.ratelimit`)."""
+    with contextlib.suppress(SignatureError):
+        svc.inbox_limits.check(signature_key_id(request_headers(request)))
+
+
 def _is_delete_of_self(activity: Mapping[str, Any]) -> bool:
     try:
         actor = actor_id_of(activity)
@@ -141,6 +157,7 @@ async def receive_activity(
     svc: Services, request: Request, recipient_agent_id: int | None
 ) -> Response:
     """Check, verify and durably store one inbound activity; answer 202."""
+    check_rate(svc, request)
     check_content_type(request.headers.get("content-type"))
     body = await read_body(request, svc.settings.max_body_bytes)
     activity = parse_json_object(body)
@@ -170,6 +187,7 @@ async def receive_activity(
     actor = _check_origins(svc, activity, verified)
     if await svc.blocklist.is_blocked(actor):
         raise Problem(403, "this instance does not accept requests from that domain")
+    svc.inbox_limits.charge(verified.key_id, actor)
 
     result = await svc.inbox_store.store(
         NewInboxItem(

@@ -17,6 +17,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from instance.ledger.corrections import (
+    Totals,
+    check_correction,
+    check_correction_applies,
+    lowered,
+)
 from instance.ledger.resources import EventFlow, Origin, apply_effects
 from instance.negotiation import dumps
 from instance.problems import Problem
@@ -47,8 +53,13 @@ class EventPlan:
     origin: Origin
     signer: str
     verified_by: str
-    #: False for a peer's credit that fulfils no commitment: held until accepted.
+    #: False for a peer's credit that fulfils no commitment, and for any event that
+    #: lowers the balance of an agent who has not consented: held until accepted.
     applies_now: bool
+    #: The agents whose resources this event may lower: its asserter, and the
+    #: receiver once it accepts.
+    consent: frozenset[str]
+    corrections: dict[str, Totals]
 
 
 def _refuse(status: int, detail: str, field: str) -> Problem:
@@ -82,10 +93,12 @@ async def plan_event(
     signer: str,
     verified_by: str,
     recorded: bool = False,
+    accepted_by: str | None = None,
 ) -> EventPlan:
     """Check an event against the authority rules and the commitment it fulfils.
 
-    ``recorded`` is for a claimed event being accepted: it is already in the ledger.
+    ``recorded`` is for a claimed event being accepted (by ``accepted_by``): it is
+    already in the ledger.
     """
     if event.id is None:
         raise _refuse(422, "an event needs an id", "id")
@@ -118,8 +131,11 @@ async def plan_event(
         )
 
     corrected = None
+    corrections: dict[str, Totals] = {}
     if event.corrects is not None:
-        corrected = await session.scalar(select(EventRow).where(EventRow.uri == event.corrects))
+        corrected = await session.scalar(
+            select(EventRow).where(EventRow.uri == event.corrects).with_for_update()
+        )
         if corrected is None:
             raise _refuse(422, f"{event.corrects} is not an event recorded here", "corrects")
         if (corrected.provider, corrected.receiver, corrected.action) != (
@@ -130,6 +146,11 @@ async def plan_event(
             raise _refuse(
                 422, "a correction has the parties and action of the event it corrects", "corrects"
             )
+        if event.fulfills and event.fulfills[0] != corrected.fulfills:
+            raise _refuse(
+                422, "a correction fulfils what the event it corrects fulfils", "fulfills"
+            )
+        corrections = await check_correction(session, event, corrected)
         if commitment is None and corrected.fulfills is not None:
             commitment = await session.scalar(
                 select(CommitmentRow)
@@ -148,17 +169,50 @@ async def plan_event(
         quantity=resource.value if resource else None,
         unit=resource.unit if resource else None,
         conforms_to=event.resource_conforms_to
+        or (corrected.resource_conforms_to if corrected else None)
         or (commitment.resource_conforms_to if commitment else None),
-        resource=event.resource_inventoried_as,
-        to_resource=event.to_resource_inventoried_as,
+        resource=event.resource_inventoried_as
+        or (corrected.resource_inventoried_as if corrected else None),
+        to_resource=event.to_resource_inventoried_as
+        or (corrected.to_resource_inventoried_as if corrected else None),
     )
+    # Whoever asserts an event consents to what it does to its own side (and is its
+    # provider, so a peer's side is never ours); an agent accepting an event consents
+    # to what it does to its own.
+    consent = frozenset([signer] + ([accepted_by] if accepted_by else []))
+    unconsented = lowered(flow) - consent
+    if unconsented - {receiver}:
+        raise _refuse(
+            403,
+            f"{signer} cannot lower the balance of {sorted(unconsented - {receiver})[0]}",
+            "resourceQuantity",
+        )
     # A peer's credit counts at once when it fulfils a commitment the local receiver
-    # holds with that provider; otherwise the receiver decides.
-    applies_now = origin == "client" or (
-        commitment is not None and commitment.receiver == receiver and commitment.provider == signer
+    # holds with that provider; otherwise the receiver decides. Whatever lowers the
+    # receiver's balance (a correction backing out a credit) waits for its Accept.
+    applies_now = not unconsented and (
+        origin == "client"
+        or accepted_by == receiver
+        or (
+            commitment is not None
+            and commitment.receiver == receiver
+            and commitment.provider == signer
+        )
     )
+    if corrected is not None and (applies_now or recorded):
+        check_correction_applies(event, corrected, corrections)
     return EventPlan(
-        event, document, flow, commitment, corrected, origin, signer, verified_by, applies_now
+        event,
+        document,
+        flow,
+        commitment,
+        corrected,
+        origin,
+        signer,
+        verified_by,
+        applies_now,
+        consent,
+        corrections,
     )
 
 
@@ -170,7 +224,8 @@ def _check_fulfils(
     receiver: str,
     correction: bool,
 ) -> None:
-    if commitment.state not in ("accepted",):
+    # A correction may reopen a commitment it fulfilled; nothing else adds to it.
+    if commitment.state not in (("accepted", "finished") if correction else ("accepted",)):
         raise _refuse(
             409, f"{commitment.uri} is {commitment.state}: it cannot be fulfilled", "fulfills"
         )
@@ -244,7 +299,7 @@ async def apply_event(session: AsyncSession, urls: Urls, plan: EventPlan) -> Eve
 
 
 async def _take_effect(session: AsyncSession, urls: Urls, plan: EventPlan, row: EventRow) -> None:
-    touched = await apply_effects(session, urls, plan.flow, plan.origin)
+    touched = await apply_effects(session, urls, plan.flow, plan.consent)
     row.resource_conforms_to = plan.flow.conforms_to
     if "from" in touched:
         row.resource_inventoried_as = touched["from"].uri
@@ -267,8 +322,9 @@ async def _take_effect(session: AsyncSession, urls: Urls, plan: EventPlan, row: 
 
 
 async def accept_claimed(session: AsyncSession, urls: Urls, row: EventRow, plan: EventPlan) -> None:
-    """The receiving agent accepts a claimed credit: it takes effect now."""
-    plan.applies_now = True
+    """The receiving agent accepts a claimed event (planned with ``accepted_by``): it
+    takes effect now."""
+    assert plan.applies_now, "plan the acceptance with accepted_by=receiver"
     await _take_effect(session, urls, plan, row)
     row.state = "applied"
 

@@ -6,8 +6,9 @@ comparing action names: each of the two quantity columns (``accountingEffect``,
 (the resource it is inventoried as, or the one it goes to) moves, and which way.
 
 Authority (DESIGN.md): a resource of a local agent decreases only by an event that
-agent asserted through its own client (``origin="client"``); a peer may only credit a
-local agent, and a credit counts once the local side accepts it. Every check and
+agent asserted through its own client or accepted, whatever the sign of the quantity;
+a peer may only credit a local agent, and a credit counts once the local side accepts
+it. Every check and
 every change happens in the caller's one transaction, with the resource rows locked,
 so concurrent events can never overspend a resource.
 """
@@ -15,6 +16,7 @@ so concurrent events can never overspend a resource.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -203,9 +205,13 @@ async def apply_effects(
     session: AsyncSession,
     urls: Urls,
     flow: EventFlow,
-    origin: Origin,
+    consent: Collection[str],
 ) -> dict[Side, EconomicResource]:
     """Apply an event's quantity effects to the local resources it touches.
+
+    ``consent`` names the agents whose resources the event may lower (its asserter
+    when that is a local client, its receiver once accepted): a move that lowers any
+    other agent's resource, whatever the sign of the quantity, is refused.
 
     Returns the local resource of each side it touched (for the event to record). Raises
     a 409/403/422 :class:`Problem` naming the rule when the event may not take effect;
@@ -227,14 +233,17 @@ async def apply_effects(
         resource = touched.get(move.side)
         if resource is None:
             continue
-        if move.sign < 0 and origin != "client":
+        amount = EXACT.multiply(move.sign, flow.quantity)
+        owner = flow.provider if move.side == "from" else flow.receiver
+        if amount < 0 and owner not in consent:
             raise Problem(
                 403,
-                f"a peer cannot decrease {resource.uri}: only its agent's own instance can",
-                field="resourceInventoriedAs",
+                f"{resource.uri} may decrease only with the consent of {owner}, "
+                "by its own client or its Accept",
+                field="resourceInventoriedAs" if move.side == "from" else "resourceQuantity",
             )
         current: Decimal = getattr(resource, move.column)
-        updated = EXACT.add(current, EXACT.multiply(move.sign, flow.quantity))
+        updated = EXACT.add(current, amount)
         if not updated.is_zero() and updated.adjusted() >= MAX_DIGITS:
             # Every quantity column holds 30 digits before the point (NUMERIC(42, 12)
             # on PostgreSQL); a balance past that would fail to store there.
@@ -249,7 +258,7 @@ async def apply_effects(
             raise Problem(
                 409,
                 f"{resource.uri} holds {canonical_decimal(current)} {resource.unit} "
-                f"({label}); {canonical_decimal(flow.quantity)} would take it below zero",
+                f"({label}); {canonical_decimal(-amount)} less would take it below zero",
                 field="resourceQuantity",
             )
         setattr(resource, move.column, updated)

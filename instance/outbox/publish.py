@@ -2,9 +2,10 @@
 
 :func:`publish` runs inside the caller's write transaction and does no network I/O:
 remote actors named in the addressing must already be known (callers fetch them first
-with :meth:`instance.peers.Peers.actor`). Followers on one server share one delivery to
-its shared inbox. Local recipients get the activity through our own inbox queue, as
-if it had arrived over HTTP, so one code path processes every activity.
+with :meth:`instance.peers.Peers.actor`). An activity is posted at most once to each
+host: to its shared inbox when one is known, else to one recipient's inbox there.
+Local recipients get the activity through our own inbox queue, as if it had arrived
+over HTTP, so one code path processes every activity.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,44 +64,69 @@ async def store_local_object(
     return row
 
 
-async def _follower_targets(
-    session: AsyncSession, agent: Agent
-) -> tuple[list[tuple[str, str | None]], bool]:
+#: A target: (actor's host, its inbox, its shared inbox or None).
+Target = tuple[str, str, str | None]
+
+
+async def _follower_targets(session: AsyncSession, agent: Agent) -> tuple[list[Target], bool]:
     """Remote followers' inboxes, one per shared inbox, and whether local agents follow.
 
     The database collapses followers to inboxes: 10,000 followers on 500 servers are
     500 rows, not 10,000.
     """
     accepted = (Follow.followee_agent_id == agent.id, Follow.state == "accepted")
-    inboxes = await session.scalars(
-        select(func.coalesce(RemoteActor.shared_inbox, RemoteActor.inbox))
+    rows = await session.execute(
+        select(RemoteActor.host, RemoteActor.inbox, RemoteActor.shared_inbox)
         .distinct()
         .select_from(Follow)
         .join(RemoteActor, RemoteActor.uri == Follow.follower)
-        .where(*accepted)
+        .where(*accepted, RemoteActor.shared_inbox.is_(None))
     )
-    remote: list[tuple[str, str | None]] = [(inbox, None) for inbox in inboxes]
+    shared = await session.execute(
+        select(RemoteActor.host, RemoteActor.shared_inbox)
+        .distinct()
+        .select_from(Follow)
+        .join(RemoteActor, RemoteActor.uri == Follow.follower)
+        .where(*accepted, RemoteActor.shared_inbox.is_not(None))
+    )
+    remote: list[Target] = [(host, inbox, None) for host, inbox, _ in rows]
+    remote.extend((host, inbox, inbox) for host, inbox in shared if inbox is not None)
     local = await session.scalar(
         select(Follow.id).where(*accepted, Follow.follower_agent_id.is_not(None)).limit(1)
     )
     return remote, local is not None
 
 
-async def _actor_targets(
-    session: AsyncSession, uris: Iterable[str]
-) -> list[tuple[str, str | None]]:
+async def _actor_targets(session: AsyncSession, uris: Iterable[str]) -> list[Target]:
     wanted = list(uris)
     if not wanted:
         return []
     rows = await session.execute(
-        select(RemoteActor.uri, RemoteActor.inbox, RemoteActor.shared_inbox).where(
-            RemoteActor.uri.in_(wanted)
-        )
+        select(
+            RemoteActor.uri, RemoteActor.host, RemoteActor.inbox, RemoteActor.shared_inbox
+        ).where(RemoteActor.uri.in_(wanted))
     )
-    found = {uri: (inbox, shared) for uri, inbox, shared in rows}
+    found = {uri: (host, inbox, shared) for uri, host, inbox, shared in rows}
     for missing in set(wanted) - set(found):
         log.warning("not delivering to %s: actor unknown (fetch it before publishing)", missing)
     return list(found.values())
+
+
+def one_per_host(targets: Iterable[Target]) -> list[str]:
+    """The inboxes to post to: at most one per host, its shared inbox when one is known.
+
+    An inbox on another host than its actor is skipped (an actor stored before such
+    documents were refused): one post must never turn into many signed POSTs aimed at
+    a third party.
+    """
+    chosen: dict[str, str] = {}
+    for actor_host, inbox, shared in sorted(targets, key=lambda t: (t[2] is None, t[1])):
+        usable = [url for url in (shared, inbox) if url is not None and host_of(url) == actor_host]
+        if not usable:
+            log.warning("not delivering to %s: not on its actor's host %s", inbox, actor_host)
+            continue
+        chosen.setdefault(actor_host, usable[0])
+    return sorted(chosen.values())
 
 
 async def publish(
@@ -128,7 +154,7 @@ async def publish(
     followers = urls.followers(agent.username)
     remote_actors: set[str] = set()
     local = False
-    targets: list[tuple[str, str | None]] = []
+    targets: list[Target] = []
     for address in [*addressees(activity), *also_to]:
         if address == PUBLIC or address == agent_uri(urls, agent):
             continue
@@ -141,8 +167,8 @@ async def publish(
         else:
             remote_actors.add(address)
     targets.extend(await _actor_targets(session, remote_actors))
-    # One delivery per inbox; followers on one server share its shared inbox.
-    inboxes = sorted({shared or inbox for inbox, shared in targets})
+    # One delivery per host; followers on one server share its shared inbox.
+    inboxes = one_per_host(targets)
     if plain is not None:
         valueflows = await valueflows_hosts(session, {host_of(inbox) for inbox in inboxes})
         plain_inboxes = [inbox for inbox in inboxes if host_of(inbox) not in valueflows]

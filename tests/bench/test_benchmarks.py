@@ -124,3 +124,12 @@ def test_memory_reports_idle_and_after_ingesting() -> None:
     for moment in ("idle:", "after 2", "after processing:"):
         assert re.search(rf"^\s+{moment}.*[\d.]+ MiB", output, re.M), output
     assert re.search(r"rows in inbox_items: (\d+) of \1 accepted", output), output
+
+
+def test_inbox_flood_measures_what_a_flood_stores_and_what_a_429_costs() -> None:
+    output = bench("inbox_flood", "--activities", "200", "--concurrency", "4")
+    # The default limits let the burst through (120) and refuse the rest.
+    limited = output.split("limited (defaults)")[1]
+    assert "429:" in limited.split("\n")[1], output
+    assert "after the worker's pruning pass 31 days on: 0 bytes" in output
+    assert re.search(r"refused 429 [\d.]+ ms", output), output

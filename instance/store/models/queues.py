@@ -40,7 +40,9 @@ class InboxItem(Base):
         ForeignKey("agents.id", ondelete="SET NULL"), default=None
     )
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: ``pending`` → ``done`` | ``failed`` (gave up: see ``error``).
+    #: ``pending`` → ``done`` | ``failed`` (gave up: see ``error``); past retention a
+    #: finished item is deleted, or ``kept`` when it backs a ledger record
+    #: (:mod:`instance.store.retention`).
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

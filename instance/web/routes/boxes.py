@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from instance.agents import require_agent
 from instance.auth import client_agent, require_owner
-from instance.inbox.receive import parse_json_object, read_body, receive_activity
+from instance.inbox.receive import check_rate, parse_json_object, read_body, receive_activity
 from instance.negotiation import activity_response
 from instance.outbox.c2s import post_to_outbox
 from instance.services import services
@@ -30,6 +30,7 @@ async def agent_inbox(request: Request) -> Response:
     username = request.path_params["username"]
     if request.method == "GET":
         return await _read_inbox(request, username)
+    check_rate(svc, request)  # before anything is looked up
     async with svc.db.read() as session:
         agent = await require_agent(session, username)
     return await receive_activity(svc, request, agent.id)
