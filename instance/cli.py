@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from instance import __version__
 from instance.agents import create_agent, list_agents, require_agent
 from instance.app import start_services, stop_services
+from instance.coop.commands import add_commands, joining_option, set_joining
 from instance.logs import configure_logging
 from instance.moderation import block_domain, blocked_domains, unblock_domain
 from instance.problems import Problem
@@ -72,6 +73,8 @@ async def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_agent_create(settings: Settings, args: argparse.Namespace) -> int:
+    if args.type != "organization" and args.joining is not None:
+        raise Problem(400, "--joining is for organizations (--type organization)", field="joining")
     async with _session(settings, write=True) as session:
         agent = await create_agent(
             session,
@@ -81,6 +84,8 @@ async def cmd_agent_create(settings: Settings, args: argparse.Namespace) -> int:
             summary=args.summary or "",
             manually_approves_followers=args.manual_approval,
         )
+        if args.type == "organization":
+            await set_joining(session, agent.username, args)
     _out(Urls(settings.base_url).actor(agent.username))
     return 0
 
@@ -322,6 +327,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--manual-approval", action="store_true", help="hold follow requests for approval"
     )
+    joining_option(create)
     create.set_defaults(handler=cmd_agent_create)
     listing = agent.add_parser("list", help="list local agents")
     listing.set_defaults(handler=cmd_agent_list)
@@ -359,6 +365,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("domain")
         command.set_defaults(handler=handler)
     domain.add_parser("list", help="list blocked domains").set_defaults(handler=cmd_domain_list)
+
+    add_commands(sub)
 
     token = sub.add_parser("token", help="client access tokens").add_subparsers(
         dest="token_command", required=True, metavar="ACTION"
