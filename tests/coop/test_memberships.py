@@ -19,7 +19,7 @@ async def test_open_joining_accepts_a_remote_person_at_once(three: Three) -> Non
         assert row.state == "accepted"
     actor = await org.get(org.id)
     assert actor["members"] == f"{org.id}/members"
-    assert bob.id in await org.items("members")
+    assert bob.id in await collection(org, f"{org.id}/members")
 
 
 async def test_moderated_joins_wait_for_a_coordinator_who_accepts_or_rejects(
