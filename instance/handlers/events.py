@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import OriginError, check_same_origin
 from instance.activities import id_of, object_of
+from instance.coop.contributions import observe_event, record_outcome, trusted_credit
+from instance.coop.joining import reason_of
+from instance.coop.validation import is_verdict, on_verdict, post_verdict
 from instance.handlers.commitments import agent_of
 from instance.inbox.processing import Context, Refused, handles
 from instance.ledger.fulfilment import EventPlan, accept_claimed, apply_event, plan_event
@@ -90,6 +93,7 @@ async def post_event(sub: Submission) -> Posted:
             session, svc.urls, event, document, origin="client", signer=actor, verified_by="local"
         )
         row = await apply_event(session, svc.urls, plan)
+        await observe_event(session, svc.urls, row, document)
         # The event as recorded: completed with the parties, action and resources the
         # ledger settled on.
         recorded = dict(document)
@@ -152,7 +156,10 @@ async def on_event(ctx: Context) -> None:
                 signer=ctx.actor,
                 verified_by=ctx.verified_by,
             )
-            await apply_event(session, ctx.svc.urls, plan)
+            if not plan.applies_now and await trusted_credit(session, ctx.svc.urls, plan):
+                plan.applies_now = True  # a cooperative's payment or share (coop)
+            row = await apply_event(session, ctx.svc.urls, plan)
+            await observe_event(session, ctx.svc.urls, row, document)
             if plan.applies_now:
                 receiver = await agent_of(session, ctx.svc.urls, plan.flow.receiver)
                 assert receiver is not None
@@ -180,6 +187,8 @@ async def _reject_event(ctx: Context, event: EconomicEvent, reason: str) -> None
 @outbox_handler("Accept", "EconomicEvent")
 async def post_accept_event(sub: Submission) -> Posted:
     uri = id_of(object_of(sub.activity))
+    if await is_verdict(sub.svc, uri, sub.actor):
+        return await post_verdict(sub)  # a validator approves a contribution (coop)
     async with sub.svc.db.read() as session:
         row = await session.scalar(select(EventRow).where(EventRow.uri == uri))
     if row is None or row.receiver != sub.actor:
@@ -214,6 +223,8 @@ async def post_accept_event(sub: Submission) -> Posted:
 
 @handles("Accept", "EconomicEvent")
 async def on_accept_event(ctx: Context) -> None:
+    if await is_verdict(ctx.svc, id_of(object_of(ctx.activity)), ctx.actor):
+        return await on_verdict(ctx)  # a validator's verdict on a contribution (coop)
     async with ctx.apply() as session:
         row = await session.scalar(
             select(EventRow).where(EventRow.uri == id_of(object_of(ctx.activity)))
@@ -221,16 +232,20 @@ async def on_accept_event(ctx: Context) -> None:
         if row is None or not ctx.svc.urls.is_local(row.uri) or row.receiver != ctx.actor:
             raise Refused("Accept of an event never sent to that actor")
         row.acknowledged = True
+        await record_outcome(session, row.uri, ctx.actor, True, "")
 
 
 @handles("Reject", "EconomicEvent")
 async def on_reject_event(ctx: Context) -> None:
+    if await is_verdict(ctx.svc, id_of(object_of(ctx.activity)), ctx.actor):
+        return await on_verdict(ctx)  # a validator's verdict on a contribution (coop)
     async with ctx.apply() as session:
         row = await session.scalar(
             select(EventRow).where(EventRow.uri == id_of(object_of(ctx.activity)))
         )
         if row is None or not ctx.svc.urls.is_local(row.uri) or row.receiver != ctx.actor:
             raise Refused("Reject of an event never sent to that actor")
+        await record_outcome(session, row.uri, ctx.actor, False, reason_of(ctx.activity))
         # Our record stands (events never change); the refusal is in the inbox of the
         # provider, who may correct it with a new event.
 
