@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from instance import __version__
 from instance.agents import create_agent, list_agents, require_agent
 from instance.app import start_services, stop_services
-from instance.coop.commands import add_commands, joining_option, set_joining
+from instance.commands.coop import add_commands, joining_option, set_joining
 from instance.logs import configure_logging
 from instance.moderation import block_domain, blocked_domains, unblock_domain
 from instance.problems import Problem
@@ -245,9 +245,18 @@ async def cmd_proof_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(_settings: Settings, _args: argparse.Namespace) -> int:
+def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
     from instance.demo import DemoError, run_demo
 
+    if args.story == "coop":
+        from instance.coopdemo import run_coop_demo
+
+        try:
+            run_coop_demo(_out)
+        except DemoError as exc:
+            raise Problem(500, str(exc)) from None
+        _out("\nThe demo ran to the end: every ledger shows the worked example's balances.")
+        return 0
     try:
         run_demo(_out)
     except DemoError as exc:
@@ -349,6 +358,13 @@ def _parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=cmd_proof_verify)
 
     demo = sub.add_parser("demo", help="run a whole exchange between two local instances")
+    demo.add_argument(
+        "story",
+        nargs="?",
+        choices=("exchange", "coop"),
+        default="exchange",
+        help="exchange (two instances) or coop (a cooperative on three instances)",
+    )
     demo.set_defaults(sync_handler=cmd_demo)
 
     worker = sub.add_parser("worker", help="process the inbox and make deliveries (no web)")

@@ -71,13 +71,14 @@ EXAMPLE: dict[str, Any] = {
 }  # fmt: skip
 
 
+ANN = "https://a.test/agents/ann"
 WORKED = {
     **EXAMPLE,
     "buckets": [
-        EXAMPLE["buckets"][0],
+        {"name": "founder", "percentage": "25", "distributionAgent": ANN},
         {
             "name": "work",
-            "percentage": "90",
+            "percentage": "75",
             "rules": [{"action": "work", "rate": "hours * 30", "claimType": "debt-like"}],
         },
     ],
@@ -128,21 +129,22 @@ def work(who: str, hours: str, day: int = 0) -> Contribution:
 
 
 def test_the_worked_example_shares_to_the_cent() -> None:
-    """docs/cooperatives.md, worked example: 500.00 shared; ann's fixed 10 %, then 90 %
-    by hours x 30 among bob (10 h), cat (7 h) and dan (20 h, 300 of 600 already paid)."""
+    """docs/cooperatives.md, worked example: ann's fixed 25 %, then 75 % by hours x 30
+    among dan (20 h, logged first), bob (10 h) and cat (7 h). The first income (400.00)
+    pays dan 300 of his 600; the second (500.00) shares the rest."""
     equation = read_equation(WORKED)
-    dan = work("dan", "20")
+    dan, bob, cat = work("dan", "20", 0), work("bob", "10", 1), work("cat", "7", 2)
+    first = share(Decimal("400.00"), 2, equation, [dan], {}, ORG)
+    assert first.by_recipient() == {ANN: Decimal("100.00"), "dan": Decimal("300.00")}
     paid = {claim_key("default", "work", dan.event): ClaimSoFar(Decimal(600), Decimal(300), 1)}
-    result = share(
-        Decimal("500.00"), 2, equation, [work("bob", "10"), work("cat", "7"), dan], paid, ORG
-    )
-    assert result.by_recipient() == {
-        "https://a.test/agents/ann": Decimal("50.00"),
-        "bob": Decimal("166.68"),  # 166.666…, rounded down, plus the difference of 0.02
-        "cat": Decimal("116.66"),
-        "dan": Decimal("166.66"),
+    second = share(Decimal("500.00"), 2, equation, [dan, bob, cat], paid, ORG)
+    assert second.by_recipient() == {
+        ANN: Decimal("125.00"),
+        "dan": Decimal("138.90"),  # 138.888…, rounded down, plus the difference of 0.02
+        "bob": Decimal("138.88"),
+        "cat": Decimal("97.22"),
     }
-    assert result.kept.amount == Decimal("0.00")
+    assert second.kept.amount == Decimal("0.00")
 
 
 def test_rounding_difference_goes_to_the_largest_share() -> None:

@@ -183,6 +183,8 @@ class CoopPayment(Base):
     amount: Mapped[Decimal]
     event_uri: Mapped[str] = mapped_column(URI, unique=True)
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | paid
+    #: The claims this payment settles (JSON list of their ids).
+    settles: Mapped[str] = mapped_column(Text, default="[]")
 
 
 class CoopClaim(Base):

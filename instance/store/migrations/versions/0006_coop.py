@@ -246,6 +246,7 @@ def upgrade() -> None:
         sa.Column("amount", instance.store.models.base.DecimalText(length=64), nullable=False),
         sa.Column("event_uri", sa.String(length=2048), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("settles", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["distribution_id"],
             ["coop_distributions.id"],

@@ -4,6 +4,7 @@ the command line (:func:`add_commands` adds them to the ``oce`` parser)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.agents import require_agent
+from instance.app import start_services, stop_services
 from instance.coop.memberships import (
     JOINING_STYLES,
     ROLES,
@@ -126,6 +128,51 @@ async def cmd_member_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_equation_create(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from instance.coop.defining import save_equation
+    from vocab import JsonError, jsontext
+
+    try:
+        document = jsontext.loads(await asyncio.to_thread(Path(args.file).read_bytes))
+    except JsonError as exc:
+        raise Problem(400, f"{args.file} is not JSON oce reads: {exc}") from None
+    if not isinstance(document, dict):
+        raise Problem(400, f"{args.file} is not a JSON object")
+    urls = Urls(settings.base_url)
+    async with _session(settings, write=True) as session:
+        org = await require_agent(session, args.org)
+        row = await save_equation(session, urls, org, document, replace=args.replace)
+    _out(f"{args.org}: value equation {row.name!r} saved ({row.uri})")
+    return 0
+
+
+async def cmd_distribute(settings: Settings, args: argparse.Namespace) -> int:
+    from instance.coop.distributions import distribute, preview
+
+    svc = await start_services(settings)
+    try:
+        async with svc.db.read() as session:
+            org = await require_agent(session, args.org)
+            found = await preview(session, svc.urls, org, args.income, args.equation)
+        _out(f"{args.income}: {found.amount} {found.unit} by {args.equation!r}")
+        for part in [*found.sharing.parts, found.sharing.kept]:
+            _out(
+                f"  {part.bucket}\t{part.recipient}\t{part.amount}\t(exact {float(part.exact):.6f})"
+            )
+        if args.dry_run:
+            _out("dry run: nothing paid")
+            return 0
+        outcome = await distribute(svc, org, args.income, args.equation, by="oce distribute")
+    finally:
+        await stop_services(svc)
+    for recipient, amount, event, state in outcome.payments:
+        _out(f"paid {amount} {found.unit} to {recipient} ({state}, {event})")
+    _out(f"distribution {outcome.uri}: {outcome.state}")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the cooperative commands to the ``oce`` parser's subcommands."""
     member = sub.add_parser("member", help="members of an organization").add_subparsers(
@@ -144,6 +191,22 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     listing = member.add_parser("list", help="an organization's members and their roles")
     listing.add_argument("org")
     listing.set_defaults(handler=cmd_member_list)
+
+    equation = sub.add_parser("equation", help="value equations").add_subparsers(
+        dest="equation_command", required=True, metavar="ACTION"
+    )
+    create = equation.add_parser("create", help="save a ValueEquation document (JSON file)")
+    create.add_argument("org")
+    create.add_argument("file")
+    create.add_argument("--replace", action="store_true", help="replace the one of that name")
+    create.set_defaults(handler=cmd_equation_create)
+
+    distribute = sub.add_parser("distribute", help="share an income by a value equation")
+    distribute.add_argument("org")
+    distribute.add_argument("--income", required=True, help="the income event's id")
+    distribute.add_argument("--equation", required=True, help="the value equation's name")
+    distribute.add_argument("--dry-run", action="store_true", help="preview only, pay nothing")
+    distribute.set_defaults(handler=cmd_distribute)
 
     org = sub.add_parser("org", help="organization settings").add_subparsers(
         dest="org_command", required=True, metavar="ACTION"
