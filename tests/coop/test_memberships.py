@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import func, select
 
-from instance.store.models import CoopAct, StoredObject
+from instance.agents import require_agent
+from instance.coop.memberships import change_settings
+from instance.store.models import CoopAct, EconomicResource, StoredObject
 from tests.coop.conftest import Three, collection, membership
 
 
@@ -109,3 +113,58 @@ async def test_a_member_leaves_and_an_invited_person_joins_at_once(three: Three)
         row = await membership(instance, org.id, bob.id)
         assert row is not None
         assert row.state == "left"
+
+
+async def test_joining_by_shares_starts_when_the_share_is_paid_across_instances(
+    three: Three,
+) -> None:
+    shop = await three.agent(three.a, "shop", "organization")
+    spec = (
+        await shop.post(
+            {
+                "type": "ResourceSpecification",
+                "name": "Shop credit",
+                "defaultUnitOfResource": "one",
+                "resourceClassifiedAs": ["https://w3id.org/oce/ns#MutualCredit"],
+            }
+        )
+    )["object"]["id"]
+    async with three.a.services.db.write() as session:
+        org = await require_agent(session, "shop")
+        await change_settings(
+            session, org, joining="shares", share_price=Decimal(50), share_conforms_to=spec
+        )
+    eve = await three.agent(three.b, "eve")
+    await eve.post({"type": "Join", "object": shop.id})
+    await three.settle()
+    waiting = await membership(three.a, shop.id, eve.id)
+    assert waiting is not None
+    assert waiting.state == "awaiting-shares"
+
+    def pay(value: str) -> dict[str, object]:
+        return {
+            "type": "EconomicEvent",
+            "action": "transfer",
+            "provider": eve.id,
+            "receiver": shop.id,
+            "resourceConformsTo": spec,
+            "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": value},
+        }
+
+    await eve.post(pay("20"))  # not enough: still waiting (and held for the shop to accept)
+    await three.settle()
+    still = await membership(three.b, shop.id, eve.id)
+    assert still is not None
+    assert still.state == "pending"
+    await eve.post(pay("50"))
+    await three.settle()
+    for instance in (three.a, three.b):
+        row = await membership(instance, shop.id, eve.id)
+        assert row is not None
+        assert row.state == "accepted"
+    async with three.a.services.db.read() as session:
+        account = await session.scalar(
+            select(EconomicResource).where(EconomicResource.conforms_to == spec)
+        )
+    assert account is not None
+    assert account.accounting_quantity == Decimal(50)  # the share; the 20 waits for the shop
