@@ -79,6 +79,8 @@ class CoopStory:
     settle: Settle
     say: Callable[[str], None] = print
     steps: list[Step] = field(default_factory=list)
+    #: The cooperative's currency (its ResourceSpecification), once defined.
+    spec: str = ""
 
     def _as_org(self, coordinator: Agent) -> Agent:
         """The coordinator's token, posting to the organization's outbox."""
@@ -151,6 +153,7 @@ class CoopStory:
         return income
 
     async def run(self) -> dict[str, Decimal]:
+        """The worked example, step by step; each member's balance at the end."""
         org = self.org
         await self.hooks.make_coordinator(self.ann.id)
         self.say(f"The cooperative is {org.id}; ann coordinates it.\n")
@@ -166,6 +169,7 @@ class CoopStory:
                 },
             )
         )["object"]["id"]
+        self.spec = spec
         for member in (self.dan, self.bob, self.cat):
             join = await self._post(
                 f"{member.id.rsplit('/', 1)[-1]} asks to join (the cooperative is open)",
@@ -236,6 +240,16 @@ class CoopStory:
             await self.settle(paid)
         except DemoError:
             raise DemoError(f"the ledgers read {balances}, not {EXPECTED_BALANCES}") from None
+        for item in await self.bob.items("inbox"):
+            paid_event = item.get("object")
+            if (
+                item.get("type") == "Create"
+                and isinstance(paid_event, dict)
+                and paid_event.get("provider") == org.id
+                and paid_event.get("action") == "transfer"
+            ):
+                self.steps.append(Step("the cooperative pays bob (as bob's instance got it)", item))
+                break
         self.say("\nEach member's balance, as their own instance's ledger reads it:")
         for name, value in balances.items():
             self.say(f"  {name}: {value} credits")
