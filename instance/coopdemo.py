@@ -252,7 +252,7 @@ class CoopStory:
                 break
         self.say("\nEach member's balance, as their own instance's ledger reads it:")
         for name, value in balances.items():
-            self.say(f"  {name}: {value} credits")
+            self.say(f"  {name}: {value.quantize(Decimal('0.01'))} credits")
         return balances
 
 
