@@ -14,6 +14,7 @@ BENCHMARKS = (
     "exchange_latency",
     "memory",
     "ledger_reads",
+    "coop_sharing",
 )
 
 if __name__ == "__main__":
