@@ -17,7 +17,7 @@ from instance.coopdemo import EXPECTED_BALANCES, CoopStory, Hooks
 from instance.demo import Agent, _poll
 from tests.databases import PostgresFactory
 from tests.e2e.conftest import sqlite_url
-from tests.processes import Process, serving
+from tests.processes import Process, oce, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -144,3 +144,19 @@ def test_the_worked_example_on_postgresql(
                 await run_story(a, b, c, http)
 
         asyncio.run(run())
+
+
+def test_oce_demo_coop_prints_each_members_balance(tmp_path: Path) -> None:
+    result = oce("demo", "coop", env={"OCE_DATA_DIR": str(tmp_path)}, timeout=600)
+    assert result.returncode == 0, result.stderr
+    for line in (
+        "ann rejects cat's other entry, saying why",
+        "running it again is refused",
+        "  ann: 225.00 credits",
+        "  dan: 438.90 credits",
+        "  bob: 138.88 credits",
+        "  cat: 97.22 credits",
+        "  coop: 0.00 credits",
+        "  cus: -900.00 credits",
+    ):
+        assert line in result.stdout
