@@ -17,6 +17,7 @@ BENCHMARKS = (
     "memory",
     "ledger_reads",
     "agent_app",
+    "coop_sharing",
 )
 
 if __name__ == "__main__":

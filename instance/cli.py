@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from instance import __version__
 from instance.agents import create_agent, list_agents, require_agent
 from instance.app import start_services, stop_services
+from instance.commands.coop import add_commands, joining_option, set_joining
 from instance.logs import configure_logging
 from instance.moderation import block_domain, blocked_domains, unblock_domain
 from instance.problems import Problem
@@ -74,6 +75,8 @@ async def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_agent_create(settings: Settings, args: argparse.Namespace) -> int:
+    if args.type != "organization" and args.joining is not None:
+        raise Problem(400, "--joining is for organizations (--type organization)", field="joining")
     async with _session(settings, write=True) as session:
         agent = await create_agent(
             session,
@@ -83,6 +86,8 @@ async def cmd_agent_create(settings: Settings, args: argparse.Namespace) -> int:
             summary=args.summary or "",
             manually_approves_followers=args.manual_approval,
         )
+        if args.type == "organization":
+            await set_joining(session, agent.username, args)
     _out(Urls(settings.base_url).actor(agent.username))
     return 0
 
@@ -266,9 +271,18 @@ async def cmd_proof_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(_settings: Settings, _args: argparse.Namespace) -> int:
+def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
     from instance.demo import DemoError, run_demo
 
+    if args.story == "coop":
+        from instance.coopdemo import run_coop_demo
+
+        try:
+            run_coop_demo(_out)
+        except DemoError as exc:
+            raise Problem(500, str(exc)) from None
+        _out("\nThe demo ran to the end: every ledger shows the worked example's balances.")
+        return 0
     try:
         run_demo(_out)
     except DemoError as exc:
@@ -397,6 +411,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--manual-approval", action="store_true", help="hold follow requests for approval"
     )
+    joining_option(create)
     create.set_defaults(handler=cmd_agent_create)
     password = agent.add_parser(
         "password", help="set the password an agent signs in with at /login (asked twice)"
@@ -426,6 +441,13 @@ def _parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=cmd_proof_verify)
 
     demo = sub.add_parser("demo", help="run a whole exchange between two local instances")
+    demo.add_argument(
+        "story",
+        nargs="?",
+        choices=("exchange", "coop"),
+        default="exchange",
+        help="exchange (two instances) or coop (a cooperative on three instances)",
+    )
     demo.set_defaults(sync_handler=cmd_demo)
 
     worker = sub.add_parser("worker", help="process the inbox and make deliveries (no web)")
@@ -442,6 +464,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("domain")
         command.set_defaults(handler=handler)
     domain.add_parser("list", help="list blocked domains").set_defaults(handler=cmd_domain_list)
+
+    add_commands(sub)
 
     token = sub.add_parser("token", help="client access tokens").add_subparsers(
         dest="token_command", required=True, metavar="ACTION"

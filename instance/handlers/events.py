@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import OriginError, check_same_origin
 from instance.activities import id_of, object_of
+from instance.coop.contributions import observe_event, record_outcome, trusted_credit
+from instance.coop.joining import reason_of
+from instance.coop.validation import is_verdict, on_verdict, post_verdict
 from instance.handlers.commitments import agent_of
 from instance.inbox.processing import Context, Refused, handles
 from instance.ledger.fulfilment import EventPlan, accept_claimed, apply_event, plan_event
@@ -90,6 +93,7 @@ async def post_event(sub: Submission) -> Posted:
             session, svc.urls, event, document, origin="client", signer=actor, verified_by="local"
         )
         row = await apply_event(session, svc.urls, plan)
+        await observe_event(session, svc.urls, row, document)
         # The event as recorded: completed with the parties, action and resources the
         # ledger settled on.
         recorded = dict(document)
@@ -152,7 +156,10 @@ async def on_event(ctx: Context) -> None:
                 signer=ctx.actor,
                 verified_by=ctx.verified_by,
             )
-            await apply_event(session, ctx.svc.urls, plan)
+            if not plan.applies_now and await trusted_credit(session, ctx.svc.urls, plan):
+                plan.applies_now = True  # a cooperative's payment or share (coop)
+            row = await apply_event(session, ctx.svc.urls, plan)
+            await observe_event(session, ctx.svc.urls, row, document)
             if plan.applies_now:
                 receiver = await agent_of(session, ctx.svc.urls, plan.flow.receiver)
                 assert receiver is not None
@@ -180,8 +187,12 @@ async def _reject_event(ctx: Context, event: EconomicEvent, reason: str) -> None
 @outbox_handler("Accept", "EconomicEvent")
 async def post_accept_event(sub: Submission) -> Posted:
     uri = id_of(object_of(sub.activity))
+    if await is_verdict(sub.svc, uri, sub.actor):
+        return await post_verdict(sub)  # a validator approves a contribution (coop)
     async with sub.svc.db.read() as session:
         row = await session.scalar(select(EventRow).where(EventRow.uri == uri))
+    if (row is None or row.receiver != sub.actor) and sub.activity.get("context"):
+        return await post_verdict(sub)  # a verdict on a contribution to a remote organization
     if row is None or row.receiver != sub.actor:
         raise Problem(404, f"{uri} is not an event received by this agent", field="object")
     if row.state != "claimed":
@@ -205,8 +216,12 @@ async def post_decline_event(sub: Submission) -> Posted:
     """The receiver declines a peer's credit that waits for acceptance: it stays
     ``declined`` (events never change, nothing moves) and the provider is told."""
     uri = id_of(object_of(sub.activity))
+    if await is_verdict(sub.svc, uri, sub.actor):
+        return await post_verdict(sub)  # a validator rejects a contribution (coop)
     async with sub.svc.db.read() as session:
         row = await session.scalar(select(EventRow).where(EventRow.uri == uri))
+    if (row is None or row.receiver != sub.actor) and sub.activity.get("context"):
+        return await post_verdict(sub)  # a verdict on a contribution to a remote organization
     if row is None or row.receiver != sub.actor:
         raise Problem(404, f"{uri} is not an event received by this agent", field="object")
     if row.state != "claimed":
@@ -244,6 +259,8 @@ async def _accept_held(session: AsyncSession, svc: Services, row: EventRow, by: 
 
 @handles("Accept", "EconomicEvent")
 async def on_accept_event(ctx: Context) -> None:
+    if await is_verdict(ctx.svc, id_of(object_of(ctx.activity)), ctx.actor):
+        return await on_verdict(ctx)  # a validator's verdict on a contribution (coop)
     async with ctx.apply() as session:
         row = await session.scalar(
             select(EventRow).where(EventRow.uri == id_of(object_of(ctx.activity))).with_for_update()
@@ -254,16 +271,20 @@ async def on_accept_event(ctx: Context) -> None:
         if row.state == "claimed":
             # A correction that lowered the remote receiver's side waited for this.
             await _accept_held(session, ctx.svc, row, ctx.actor)
+        await record_outcome(session, row.uri, ctx.actor, True, "")
 
 
 @handles("Reject", "EconomicEvent")
 async def on_reject_event(ctx: Context) -> None:
+    if await is_verdict(ctx.svc, id_of(object_of(ctx.activity)), ctx.actor):
+        return await on_verdict(ctx)  # a validator's verdict on a contribution (coop)
     async with ctx.apply() as session:
         row = await session.scalar(
             select(EventRow).where(EventRow.uri == id_of(object_of(ctx.activity)))
         )
         if row is None or not ctx.svc.urls.is_local(row.uri) or row.receiver != ctx.actor:
             raise Refused("Reject of an event never sent to that actor")
+        await record_outcome(session, row.uri, ctx.actor, False, reason_of(ctx.activity))
         # Our record stands (events never change); the refusal is in the inbox of the
         # provider, who may correct it with a new event.
 

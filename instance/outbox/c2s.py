@@ -24,7 +24,7 @@ from instance.peers import ActorUnavailable
 from instance.problems import Problem
 from instance.references import reference_type
 from instance.services import Services
-from instance.store.models import Agent, StoredObject
+from instance.store.models import Agent, CoopAct, StoredObject
 from vocab import outgoing_context
 
 log = logging.getLogger("oce.c2s")
@@ -101,8 +101,14 @@ def _wrap(document: dict[str, Any], actor: str) -> dict[str, Any]:
     return wrapped
 
 
-async def post_to_outbox(svc: Services, agent: Agent, document: dict[str, Any]) -> StoredObject:
-    """Accept a client's activity: build it, store it, queue its deliveries."""
+async def post_to_outbox(
+    svc: Services, agent: Agent, document: dict[str, Any], *, acted_by: Agent | None = None
+) -> StoredObject:
+    """Accept a client's activity: build it, store it, queue its deliveries.
+
+    ``acted_by`` is the coordinator who posts for an organization: the activity is the
+    organization's, and the organization's records keep who published it.
+    """
     actor = svc.urls.actor(agent.username)
     activity = _wrap(document, actor)
     claimed_actor = id_of(activity.get("actor"))
@@ -148,6 +154,14 @@ async def post_to_outbox(svc: Services, agent: Agent, document: dict[str, Any]) 
         outgoing = await publish(
             session, svc.urls, agent, document, also_to=posted.also_to, plain=posted.plain
         )
+        if acted_by is not None:
+            session.add(
+                CoopAct(
+                    activity_uri=document["id"],
+                    organization_agent_id=agent.id,
+                    person_agent_id=acted_by.id,
+                )
+            )
     svc.wake()
     return outgoing.activity
 

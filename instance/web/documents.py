@@ -41,7 +41,7 @@ def summary_html(text: str) -> str:
 def agent_document(urls: Urls, agent: Agent) -> dict[str, Any]:
     """The actor document of a local agent (a Person or an Organization)."""
     actor = urls.actor(agent.username)
-    return {
+    document: dict[str, Any] = {
         "@context": actor_context(urls),
         "id": actor,
         "type": agent.kind,
@@ -67,6 +67,10 @@ def agent_document(urls: Urls, agent: Agent) -> dict[str, Any]:
         },
         "assertionMethod": assertion_methods(urls, agent),
     }
+    if agent.kind == "Organization":
+        # docs/cooperatives.md: who the organization's members are.
+        document["members"] = f"{actor}/members"
+    return document
 
 
 def instance_actor_document(urls: Urls, key: InstanceKey, name: str) -> dict[str, Any]:

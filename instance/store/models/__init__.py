@@ -2,6 +2,17 @@
 
 from instance.store.models.agents import Agent, InstanceIdentity, InstanceKey, Token
 from instance.store.models.base import Base, DecimalText, UTCDateTime, utcnow
+from instance.store.models.coop import (
+    CoopAct,
+    CoopClaim,
+    CoopContribution,
+    CoopDistribution,
+    CoopEquation,
+    CoopMembership,
+    CoopPayment,
+    CoopSettings,
+    CoopValidation,
+)
 from instance.store.models.exchange import Agreement, Commitment, Intent, Proposal
 from instance.store.models.ledger import EconomicEvent, EconomicResource, ResourceSpecification
 from instance.store.models.objects import InboxEntry, StoredObject
@@ -16,6 +27,15 @@ __all__ = [
     "Base",
     "BlockedDomain",
     "Commitment",
+    "CoopAct",
+    "CoopClaim",
+    "CoopContribution",
+    "CoopDistribution",
+    "CoopEquation",
+    "CoopMembership",
+    "CoopPayment",
+    "CoopSettings",
+    "CoopValidation",
     "DecimalText",
     "Delivery",
     "EconomicEvent",

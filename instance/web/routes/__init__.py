@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from instance.web.routes import account, actors, boxes, dashboard, forms, ledger, objects, wellknown
+from instance.web.routes import (
+    account,
+    actors,
+    boxes,
+    dashboard,
+    forms,
+    ledger,
+    members,
+    objects,
+    wellknown,
+)
 
 __all__ = ["routes"]
 
@@ -18,5 +28,6 @@ def routes() -> list[BaseRoute]:
         *boxes.routes,
         *objects.routes,
         *actors.routes,
+        *members.routes,
         *ledger.routes,
     ]

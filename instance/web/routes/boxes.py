@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from instance.agents import require_agent
 from instance.auth import client_agent, require_owner
+from instance.coop.acting import outbox_poster
 from instance.inbox.receive import check_rate, parse_json_object, read_body, receive_activity
 from instance.negotiation import activity_response
 from instance.outbox.c2s import post_to_outbox
@@ -63,9 +64,9 @@ async def outbox(request: Request) -> Response:
     svc = services(request)
     username = request.path_params["username"]
     if request.method == "POST":
-        agent = await require_owner(svc, request, username)
+        agent, acting = await outbox_poster(svc, request, username)
         document = parse_json_object(await read_body(request, svc.settings.max_body_bytes))
-        stored = await post_to_outbox(svc, agent, document)
+        stored = await post_to_outbox(svc, agent, document, acted_by=acting)
         response = activity_response(request, stored.body, status=201)
         response.headers["Location"] = stored.uri
         return response
