@@ -13,10 +13,12 @@ from instance.activities import id_of, object_of
 from instance.handlers.commitments import agent_of
 from instance.inbox.processing import Context, Refused, handles
 from instance.ledger.fulfilment import EventPlan, accept_claimed, apply_event, plan_event
+from instance.ledger.reversal import revert_declined
 from instance.ledger.specs import ensure_specification
 from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.outbox.publish import answer, now_iso, publish
 from instance.outbox.vfdocs import client_document, typed
+from instance.planning.progress import after_event
 from instance.problems import Problem
 from instance.services import Services
 from instance.store.models import Agreement as AgreementRow
@@ -90,6 +92,7 @@ async def post_event(sub: Submission) -> Posted:
             session, svc.urls, event, document, origin="client", signer=actor, verified_by="local"
         )
         row = await apply_event(session, svc.urls, plan)
+        await after_event(session, row)
         # The event as recorded: completed with the parties, action and resources the
         # ledger settled on.
         recorded = dict(document)
@@ -152,7 +155,8 @@ async def on_event(ctx: Context) -> None:
                 signer=ctx.actor,
                 verified_by=ctx.verified_by,
             )
-            await apply_event(session, ctx.svc.urls, plan)
+            recorded = await apply_event(session, ctx.svc.urls, plan)
+            await after_event(session, recorded)
             if plan.applies_now:
                 receiver = await agent_of(session, ctx.svc.urls, plan.flow.receiver)
                 assert receiver is not None
@@ -207,6 +211,7 @@ async def post_accept_event(sub: Submission) -> Posted:
             recorded=True,
         )
         await accept_claimed(session, svc.urls, found, plan)
+        await after_event(session, found)
         await _confirm_if_finished(session, svc, plan)
 
     return Posted(sub.activity, effects=accept)
@@ -231,8 +236,35 @@ async def on_reject_event(ctx: Context) -> None:
         )
         if row is None or not ctx.svc.urls.is_local(row.uri) or row.receiver != ctx.actor:
             raise Refused("Reject of an event never sent to that actor")
-        # Our record stands (events never change); the refusal is in the inbox of the
-        # provider, who may correct it with a new event.
+        # The receiver declined it, or its instance refused it: it changed nothing
+        # there, so what it did here is reverted. The record stays (events never
+        # change), as ``declined``; the reason is in the provider's inbox.
+        await revert_declined(session, row)
+
+
+@outbox_handler("Reject", "EconomicEvent")
+async def post_decline_event(sub: Submission) -> Posted:
+    """The receiver declines a credit held for its acceptance: nothing changes in its
+    ledger, and the sender's instance reverts its side when the Reject arrives."""
+    uri = id_of(object_of(sub.activity))
+    async with sub.svc.db.read() as session:
+        row = await session.scalar(select(EventRow).where(EventRow.uri == uri))
+    if row is None or row.receiver != sub.actor:
+        raise Problem(404, f"{uri} is not an event received by this agent", field="object")
+    if row.state != "claimed":
+        raise Problem(409, f"{uri} is {row.state}, not waiting for acceptance", field="object")
+    sub.activity["object"] = uri
+    sub.activity["to"] = [row.provider]
+    sub.activity.pop("cc", None)
+
+    async def decline(session: AsyncSession) -> None:
+        found = await session.scalar(select(EventRow).where(EventRow.uri == uri).with_for_update())
+        assert found is not None
+        if found.state != "claimed":
+            raise Problem(409, f"{uri} is {found.state}", field="object")
+        found.state = "declined"
+
+    return Posted(sub.activity, effects=decline)
 
 
 async def _immutable(ctx: Context) -> None:

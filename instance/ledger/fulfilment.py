@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from instance.ledger.resources import EventFlow, Origin, apply_effects
+from instance.ledger.limits import check_peer_payer
+from instance.ledger.resources import EventFlow, Origin, apply_effects, changes
 from instance.negotiation import dumps
 from instance.problems import Problem
 from instance.store.models import Agreement as AgreementRow
@@ -152,6 +153,8 @@ async def plan_event(
         resource=event.resource_inventoried_as,
         to_resource=event.to_resource_inventoried_as,
     )
+    if origin == "peer" and any(m.side == "from" and m.sign < 0 for m in changes(action)):
+        await check_peer_payer(session, provider, flow.conforms_to, flow.quantity)
     # A peer's credit counts at once when it fulfils a commitment the local receiver
     # holds with that provider; otherwise the receiver decides.
     applies_now = origin == "client" or (
@@ -230,6 +233,9 @@ async def apply_event(session: AsyncSession, urls: Urls, plan: EventPlan) -> Eve
         fulfills=plan.commitment.uri if plan.commitment else None,
         realization_of=event.realization_of or event.reciprocal_realization_of,
         corrects=event.corrects,
+        # The process it is an input or output of: its own word, else its commitment's.
+        input_of=event.input_of or (plan.commitment.input_of if plan.commitment else None),
+        output_of=event.output_of or (plan.commitment.output_of if plan.commitment else None),
         has_point_in_time=event.has_point_in_time,
         state="applied" if plan.applies_now else "claimed",
         signer=plan.signer,
@@ -282,7 +288,10 @@ async def _maybe_finish_agreement(session: AsyncSession, commitment: CommitmentR
     open_left = await session.scalar(
         select(func.count())
         .select_from(CommitmentRow)
-        .where(CommitmentRow.agreement_id == agreement.id, CommitmentRow.state != "finished")
+        .where(
+            CommitmentRow.agreement_id == agreement.id,
+            CommitmentRow.state.not_in(("finished", "cancelled")),
+        )
     )
     if open_left == 0 and agreement.state == "agreed":
         agreement.state, agreement.finished_at = "finished", utcnow()

@@ -5,12 +5,14 @@ from instance.store.models.base import Base, DecimalText, UTCDateTime, utcnow
 from instance.store.models.exchange import Agreement, Commitment, Intent, Proposal
 from instance.store.models.ledger import EconomicEvent, EconomicResource, ResourceSpecification
 from instance.store.models.objects import InboxEntry, StoredObject
+from instance.store.models.planning import AgentTombstone, Plan, Process, Recipe
 from instance.store.models.queues import Delivery, InboxItem, PeerHost
 from instance.store.models.servers import RemoteServer
 from instance.store.models.social import BlockedDomain, Follow, RemoteActor, RemoteKey
 
 __all__ = [
     "Agent",
+    "AgentTombstone",
     "Agreement",
     "Base",
     "BlockedDomain",
@@ -25,7 +27,10 @@ __all__ = [
     "InstanceKey",
     "Intent",
     "PeerHost",
+    "Plan",
+    "Process",
     "Proposal",
+    "Recipe",
     "RemoteActor",
     "RemoteKey",
     "RemoteServer",

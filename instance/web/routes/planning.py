@@ -1,0 +1,91 @@
+"""Plans, processes and recipes at their ids; trace and track of resources.
+
+A plan (with where it stands, ``oce:progress``) and its processes are readable by its
+author and by the agents its commitments name; a recipe by anyone. Who is asking is
+worked out before a session opens (see :mod:`instance.web.routes.ledger`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import or_, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from instance.auth import reader
+from instance.negotiation import activity_response
+from instance.planning.progress import plan_progress
+from instance.problems import Problem
+from instance.services import services
+from instance.store.models import Commitment, Plan, Process
+from vocab import outgoing_context
+
+__all__ = ["routes"]
+
+
+def _hidden(request: Request) -> Problem:
+    return Problem(404, f"nothing at {request.url.path}")
+
+
+async def _may_read(session: Any, plan: Plan, viewer: str) -> bool:
+    if viewer == plan.author:
+        return True
+    party = await session.scalar(
+        select(Commitment.id)
+        .where(
+            Commitment.planned_within == plan.uri,
+            or_(Commitment.provider == viewer, Commitment.receiver == viewer),
+        )
+        .limit(1)
+    )
+    return party is not None
+
+
+async def plan(request: Request) -> Response:
+    svc = services(request)
+    viewer = await reader(svc, request)
+    if viewer is None:
+        raise _hidden(request)
+    uri = svc.urls.base + request.url.path
+    async with svc.db.read() as session:
+        row = await session.scalar(select(Plan).where(Plan.uri == uri, Plan.agent_id.is_not(None)))
+        if row is None or not await _may_read(session, row, viewer):
+            raise _hidden(request)
+        document: dict[str, Any] = json.loads(row.body)
+        document["oce:progress"] = await plan_progress(session, row)
+    return activity_response(request, {"@context": outgoing_context(svc.urls.base), **document})
+
+
+async def process(request: Request) -> Response:
+    svc = services(request)
+    viewer = await reader(svc, request)
+    if viewer is None:
+        raise _hidden(request)
+    uri = svc.urls.base + request.url.path
+    async with svc.db.read() as session:
+        row = await session.scalar(select(Process).where(Process.uri == uri))
+        owner = await session.get(Plan, row.plan_id) if row and row.plan_id else None
+        if row is None or owner is None or owner.agent_id is None:
+            raise _hidden(request)
+        if not await _may_read(session, owner, viewer):
+            raise _hidden(request)
+        progress = await plan_progress(session, owner)
+    mine = next(p for p in progress["processes"] if p["id"] == uri)
+    document = {
+        "@context": outgoing_context(svc.urls.base),
+        "id": uri,
+        "type": "Process",
+        "name": row.name,
+        "plannedWithin": owner.uri,
+        "finished": row.finished,
+        "hasInput": [flow["id"] for flow in mine["inputs"]],
+        "hasOutput": [flow["id"] for flow in mine["outputs"]],
+        "oce:events": mine["events"],
+    }
+    return activity_response(request, document)
+
+
+routes = [Route("/plans/{id}", plan), Route("/processes/{id}", process)]
