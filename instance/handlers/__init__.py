@@ -11,6 +11,7 @@ from instance.handlers import (
     notes,
     planning,
     proposals,
+    recipes,
     social,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "notes",
     "planning",
     "proposals",
+    "recipes",
     "social",
 ]

@@ -39,6 +39,8 @@ async def post_plan(sub: Submission) -> Posted:
     plan = typed(minted, Plan, "object")
     check_plan(plan, sub.actor)
     canonical = to_json(plan)
+    if isinstance(minted.get("basedOn"), str):
+        canonical["basedOn"] = minted["basedOn"]  # the recipe it was made from
     parties = others(plan, sub.actor)
     sub.activity.clear()
     sub.activity.update(activity, object=canonical, to=parties)

@@ -15,12 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from instance.auth import reader
+from instance.auth import reader, require_owner
+from instance.handlers.recipes import plan_recipe
+from instance.inbox.receive import parse_json_object, read_body
 from instance.negotiation import activity_response
 from instance.planning.progress import plan_progress
 from instance.problems import Problem
 from instance.services import services
-from instance.store.models import Commitment, Plan, Process
+from instance.store.models import Commitment, Plan, Process, Recipe
 from vocab import outgoing_context
 
 __all__ = ["routes"]
@@ -88,4 +90,33 @@ async def process(request: Request) -> Response:
     return activity_response(request, document)
 
 
-routes = [Route("/plans/{id}", plan), Route("/processes/{id}", process)]
+async def recipe(request: Request) -> Response:
+    """A recipe: public, so peers can plan from it."""
+    svc = services(request)
+    uri = svc.urls.base + request.url.path
+    async with svc.db.read() as session:
+        body = await session.scalar(select(Recipe.body).where(Recipe.uri == uri))
+    if body is None:
+        raise _hidden(request)
+    document = {"@context": outgoing_context(svc.urls.base), **json.loads(body)}
+    return activity_response(request, document)
+
+
+async def from_recipe(request: Request) -> Response:
+    """``POST /agents/{username}/plans/from-recipe``: the agent's client asks for a plan
+    made from a recipe (ours or a peer's); it is posted as the agent's Create{Plan}."""
+    svc = services(request)
+    agent = await require_owner(svc, request, request.path_params["username"])
+    wanted = parse_json_object(await read_body(request, svc.settings.max_body_bytes))
+    stored = await plan_recipe(svc, agent, wanted)
+    response = activity_response(request, stored.body, status=201)
+    response.headers["Location"] = stored.uri
+    return response
+
+
+routes = [
+    Route("/plans/{id}", plan),
+    Route("/processes/{id}", process),
+    Route("/recipes/{id}", recipe),
+    Route("/agents/{username}/plans/from-recipe", from_recipe, methods=["POST"]),
+]
