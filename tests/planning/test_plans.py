@@ -161,6 +161,20 @@ async def test_a_plan_is_committed_worked_and_produced_across_instances(pair: Pa
     state = await ledger_state(pair.b)
     assert state["commitments"][work][0] == "finished"
 
+    # Trace: the bread back through its process to the flour, the oven and Bob's work.
+    traced = await alice.get(f"{bread}/trace")
+    ids = {node["id"] for node in traced["nodes"]}
+    assert {bread, produced["object"]["id"], process, flour, oven} <= ids
+    works = [n for n in traced["nodes"] if n.get("action") == "work"]
+    assert [n["provider"] for n in works] == [bob.id, bob.id]
+    assert traced["truncated"] is False
+    # Track: the flour forward into the bread.
+    tracked = await alice.get(f"{flour}/track")
+    assert bread in {node["id"] for node in tracked["nodes"]}
+    # Nobody else reads Alice's trace.
+    hidden = await pair.a.client.get(f"{bread}/trace", headers=bob.auth)
+    assert hidden.status_code in (401, 403, 404)
+
 
 async def test_a_plan_commitment_rejected_and_process_finished_by_its_author(pair: Pair) -> None:
     created = await pair.alice.post(bake_plan(pair))

@@ -12,18 +12,20 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from federation import FetchError, HttpSignatureAuth, SafeFetcher, load_private_key
 from instance.auth import reader, require_owner
 from instance.handlers.recipes import plan_recipe
 from instance.inbox.receive import parse_json_object, read_body
 from instance.negotiation import activity_response
 from instance.planning.progress import plan_progress
+from instance.planning.trace import MAX_DEPTH, Direction, walk
 from instance.problems import Problem
 from instance.services import services
-from instance.store.models import Commitment, Plan, Process, Recipe
-from vocab import outgoing_context
+from instance.store.models import Agent, Commitment, Plan, Process, Recipe
+from vocab import jsontext, outgoing_context
 
 __all__ = ["routes"]
 
@@ -114,7 +116,71 @@ async def from_recipe(request: Request) -> Response:
     return response
 
 
+async def _walk(request: Request, direction: Direction) -> Response:
+    """``/resources/{id}/trace`` (or ``/track``, and the same under ``/events``): the
+    walk as the reader may see it; ``?depth=`` bounds it (at most 20)."""
+    svc = services(request)
+    viewer = await reader(svc, request)
+    if viewer is None:
+        raise _hidden(request)
+    kind = request.url.path.split("/")[1]
+    start = f"{svc.urls.base}/{kind}/{request.path_params['id']}"
+    depth_text = request.query_params.get("depth", "10")
+    if not depth_text.isdigit() or not 1 <= int(depth_text) <= MAX_DEPTH:
+        raise Problem(400, f"depth is a whole number from 1 to {MAX_DEPTH}", field="depth")
+    username = svc.urls.username_of(viewer)
+    agent = None
+    if username is not None:
+        async with svc.db.read() as session:
+            agent = await session.scalar(select(Agent).where(Agent.username == username))
+    fetcher = (
+        SafeFetcher(
+            svc.http,
+            HttpSignatureAuth(
+                svc.urls.key(agent.username), load_private_key(agent.private_key_pem)
+            ),
+            allow_private_network=svc.settings.allow_private_network,
+            parse_json=jsontext.loads,
+        )
+        if agent is not None
+        else None
+    )
+
+    async def fetch(uri: str) -> dict[str, Any] | None:
+        if fetcher is None:
+            return None  # a remote viewer reads other instances' records itself
+        try:
+            return await fetcher.fetch_object(uri)
+        except FetchError:
+            return None
+
+    found = await walk(
+        start,
+        direction,
+        viewer=viewer,
+        urls=svc.urls,
+        read=svc.db.read,
+        fetch=fetch,
+        max_depth=int(depth_text),
+    )
+    if not found.nodes or found.nodes[0].get("readable") is False:
+        raise _hidden(request)
+    return JSONResponse(found.to_json())
+
+
+async def trace(request: Request) -> Response:
+    return await _walk(request, "trace")
+
+
+async def track(request: Request) -> Response:
+    return await _walk(request, "track")
+
+
 routes = [
+    Route("/resources/{id}/trace", trace),
+    Route("/resources/{id}/track", track),
+    Route("/events/{id}/trace", trace),
+    Route("/events/{id}/track", track),
     Route("/plans/{id}", plan),
     Route("/processes/{id}", process),
     Route("/recipes/{id}", recipe),
