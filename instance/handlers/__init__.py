@@ -3,6 +3,26 @@
 Importing this package registers them all.
 """
 
-from instance.handlers import commitments, events, exchange, notes, proposals, social
+from instance.handlers import (
+    commitments,
+    events,
+    exchange,
+    lifecycle,
+    notes,
+    planning,
+    proposals,
+    recipes,
+    social,
+)
 
-__all__ = ["commitments", "events", "exchange", "notes", "proposals", "social"]
+__all__ = [
+    "commitments",
+    "events",
+    "exchange",
+    "lifecycle",
+    "notes",
+    "planning",
+    "proposals",
+    "recipes",
+    "social",
+]

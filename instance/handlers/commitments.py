@@ -13,6 +13,7 @@ from instance.ledger.fulfilment import record_direct_commitment
 from instance.ledger.resources import MUTUAL_CREDIT
 from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.outbox.vfdocs import client_document, typed
+from instance.planning.lifecycle import cancel
 from instance.problems import Problem
 from instance.store.models import Agent, ResourceSpecification
 from instance.store.models import Commitment as CommitmentRow
@@ -41,6 +42,14 @@ async def post_specification(sub: Submission) -> Posted:
     document.update(id=sub.svc.urls.new_object("specs"), attributedTo=sub.actor)
     document.setdefault("to", [PUBLIC])
     spec = typed(document, SpecObject, "object")
+    mutual_credit = MUTUAL_CREDIT in spec.resource_classified_as
+    limit = spec.credit_limit
+    if limit is not None and (not mutual_credit or limit.value < 0):
+        raise Problem(
+            400,
+            f"a credit limit is a quantity of zero or more, on a kind classified {MUTUAL_CREDIT}",
+            field="object.creditLimit",
+        )
     canonical = to_json(spec)
     sub.activity.clear()
     sub.activity.update(activity, object=canonical, to=[PUBLIC])
@@ -53,7 +62,8 @@ async def post_specification(sub: Submission) -> Posted:
                 agent_id=agent_id,
                 name=(spec.name or "")[:500],
                 default_unit=spec.default_unit_of_resource,
-                mutual_credit=MUTUAL_CREDIT in spec.resource_classified_as,
+                mutual_credit=mutual_credit,
+                credit_limit=limit.value if limit is not None else None,
             )
         )
 
@@ -143,17 +153,22 @@ async def post_answer_commitment(sub: Submission) -> Posted:
         row = await _commitment_row(session, uri)
     if sub.actor not in (row.provider, row.receiver) or sub.actor == row.creator:
         raise Problem(403, f"{uri} awaits the answer of {_counterparty(row, row.creator)}")
-    if row.state != "proposed":
+    rejecting = sub.activity["type"] == "Reject"
+    if row.state != "proposed" and not (rejecting and row.state == "accepted"):
         raise Problem(409, f"{uri} is already {row.state}", field="object")
     sub.activity["object"] = uri
     sub.activity["to"] = [row.creator]
-    state = "accepted" if sub.activity["type"] == "Accept" else "rejected"
+    state = "rejected" if rejecting else "accepted"
+    actor = sub.actor
 
     async def decide(session: AsyncSession) -> None:
         found = await _commitment_row(session, uri)
-        if found.state != "proposed":
+        if rejecting and found.state == "accepted":
+            await cancel(session, found, actor)  # accepted, then withdrawn: cancelled
+        elif found.state != "proposed":
             raise Problem(409, f"{uri} is already {found.state}", field="object")
-        found.state = state
+        else:
+            found.state = state
 
     return Posted(sub.activity, effects=decide)
 
@@ -172,7 +187,10 @@ async def _answer_commitment(ctx: Context, state: str) -> None:
             or ctx.actor == row.creator
         ):
             raise Refused("an answer to a commitment never sent to that actor")
-        if ctx.verified_by == "local" and row.state == state:
+        if ctx.verified_by == "local" and row.state in (state, "cancelled"):
+            return
+        if state == "rejected" and row.state == "accepted":
+            await cancel(session, row, ctx.actor)  # accepted, then withdrawn: cancelled
             return
         if row.state != "proposed":
             raise Refused(f"the commitment is already {row.state}")

@@ -16,10 +16,12 @@ from instance.coop.validation import is_verdict, on_verdict, post_verdict
 from instance.handlers.commitments import agent_of
 from instance.inbox.processing import Context, Refused, handles
 from instance.ledger.fulfilment import EventPlan, accept_claimed, apply_event, plan_event
+from instance.ledger.reversal import revert_declined
 from instance.ledger.specs import ensure_specification
 from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.outbox.publish import answer, now_iso, publish
 from instance.outbox.vfdocs import client_document, typed
+from instance.planning.progress import after_event
 from instance.problems import Problem
 from instance.services import Services
 from instance.store.models import Agreement as AgreementRow
@@ -94,6 +96,7 @@ async def post_event(sub: Submission) -> Posted:
         )
         row = await apply_event(session, svc.urls, plan)
         await observe_event(session, svc.urls, row, document)
+        await after_event(session, row)
         # The event as recorded: completed with the parties, action and resources the
         # ledger settled on.
         recorded = dict(document)
@@ -160,6 +163,7 @@ async def on_event(ctx: Context) -> None:
                 plan.applies_now = True  # a cooperative's payment or share (coop)
             row = await apply_event(session, ctx.svc.urls, plan)
             await observe_event(session, ctx.svc.urls, row, document)
+            await after_event(session, row)
             if plan.applies_now:
                 receiver = await agent_of(session, ctx.svc.urls, plan.flow.receiver)
                 assert receiver is not None
@@ -228,6 +232,7 @@ async def post_decline_event(sub: Submission) -> Posted:
         raise Problem(409, f"{uri} is {row.state}, not waiting for acceptance", field="object")
     sub.activity["object"] = uri
     sub.activity["to"] = [row.provider]
+    sub.activity.pop("cc", None)
 
     async def decline(session: AsyncSession) -> None:
         found = await session.scalar(select(EventRow).where(EventRow.uri == uri).with_for_update())
@@ -254,6 +259,7 @@ async def _accept_held(session: AsyncSession, svc: Services, row: EventRow, by: 
         accepted_by=by,
     )
     await accept_claimed(session, svc.urls, row, plan)
+    await after_event(session, row)
     await _confirm_if_finished(session, svc, plan)
 
 
@@ -285,8 +291,10 @@ async def on_reject_event(ctx: Context) -> None:
         if row is None or not ctx.svc.urls.is_local(row.uri) or row.receiver != ctx.actor:
             raise Refused("Reject of an event never sent to that actor")
         await record_outcome(session, row.uri, ctx.actor, False, reason_of(ctx.activity))
-        # Our record stands (events never change); the refusal is in the inbox of the
-        # provider, who may correct it with a new event.
+        # The receiver declined it, or its instance refused it: it changed nothing
+        # there, so what it did here is reverted. The record stays (events never
+        # change), as ``declined``; the reason is in the provider's inbox.
+        await revert_declined(session, row)
 
 
 async def _immutable(ctx: Context) -> None:

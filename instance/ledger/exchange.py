@@ -379,6 +379,9 @@ def commitment_json(row: CommitmentRow, agreement_uri: str | None = None) -> dic
         note=row.note,
         finished=row.state == "finished",
         fulfilled_quantity=Measure(row.fulfilled, row.unit),
+        input_of=row.input_of,
+        output_of=row.output_of,
+        planned_within=row.planned_within,
     )
     return to_json(commitment)
 

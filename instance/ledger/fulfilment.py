@@ -23,7 +23,8 @@ from instance.ledger.corrections import (
     check_correction_applies,
     lowered,
 )
-from instance.ledger.resources import EventFlow, Origin, apply_effects
+from instance.ledger.limits import check_peer_payer
+from instance.ledger.resources import EventFlow, Origin, apply_effects, changes
 from instance.negotiation import dumps
 from instance.problems import Problem
 from instance.store.models import Agreement as AgreementRow
@@ -187,6 +188,8 @@ async def plan_event(
             f"{signer} cannot lower the balance of {sorted(unconsented - {receiver})[0]}",
             "resourceQuantity",
         )
+    if origin == "peer" and any(m.side == "from" and m.sign < 0 for m in changes(action)):
+        await check_peer_payer(session, provider, flow.conforms_to, flow.quantity)
     # A peer's credit counts at once when it fulfils a commitment the local receiver
     # holds with that provider; otherwise the receiver decides. Whatever lowers the
     # receiver's balance (a correction backing out a credit) waits for its Accept.
@@ -285,6 +288,9 @@ async def apply_event(session: AsyncSession, urls: Urls, plan: EventPlan) -> Eve
         fulfills=plan.commitment.uri if plan.commitment else None,
         realization_of=event.realization_of or event.reciprocal_realization_of,
         corrects=event.corrects,
+        # The process it is an input or output of: its own word, else its commitment's.
+        input_of=event.input_of or (plan.commitment.input_of if plan.commitment else None),
+        output_of=event.output_of or (plan.commitment.output_of if plan.commitment else None),
         has_point_in_time=event.has_point_in_time,
         state="applied" if plan.applies_now else "claimed",
         signer=plan.signer,
@@ -338,7 +344,10 @@ async def _maybe_finish_agreement(session: AsyncSession, commitment: CommitmentR
     open_left = await session.scalar(
         select(func.count())
         .select_from(CommitmentRow)
-        .where(CommitmentRow.agreement_id == agreement.id, CommitmentRow.state != "finished")
+        .where(
+            CommitmentRow.agreement_id == agreement.id,
+            CommitmentRow.state.not_in(("finished", "cancelled")),
+        )
     )
     if open_left == 0 and agreement.state == "agreed":
         agreement.state, agreement.finished_at = "finished", utcnow()

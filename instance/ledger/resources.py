@@ -24,6 +24,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from instance.ledger.limits import check_account
 from instance.problems import Problem
 from instance.store.models import Agent, EconomicResource, ResourceSpecification, utcnow
 from instance.urls import Urls
@@ -261,6 +262,7 @@ async def apply_effects(
                 f"({label}); {canonical_decimal(-amount)} less would take it below zero",
                 field="resourceQuantity",
             )
+        await check_account(session, resource, updated)
         setattr(resource, move.column, updated)
         resource.updated_at = utcnow()
     return touched

@@ -37,12 +37,14 @@ async def ensure_specification(svc: Services, uri: str | None) -> None:
             select(ResourceSpecification.id).where(ResourceSpecification.uri == uri)
         ):
             return
-    name, unit, mutual = "", None, False
+    name, unit, mutual, limit = "", None, False, None
     try:
         spec = read(await svc.peers.fetcher.fetch_object(uri))
         if isinstance(spec, SpecObject):
             name, unit = spec.name or "", spec.default_unit_of_resource
             mutual = MUTUAL_CREDIT in spec.resource_classified_as
+            if mutual and spec.credit_limit is not None and spec.credit_limit.value >= 0:
+                limit = spec.credit_limit.value
     except (FetchError, VocabError) as exc:
         log.info("cannot read the resource specification %s: %s", uri, exc)
     async with svc.db.write() as session:
@@ -51,6 +53,10 @@ async def ensure_specification(svc: Services, uri: str | None) -> None:
         ):
             session.add(
                 ResourceSpecification(
-                    uri=uri, name=name[:500], default_unit=unit, mutual_credit=mutual
+                    uri=uri,
+                    name=name[:500],
+                    default_unit=unit,
+                    mutual_credit=mutual,
+                    credit_limit=limit,
                 )
             )

@@ -65,4 +65,6 @@ class ResourceSpecification(ASObject):
     resource_classified_as: tuple[str, ...] = prop("resourceClassifiedAs", TEXTS)
     medium_of_exchange: bool = prop("mediumOfExchange", BOOL, default=False)
     substitutable: bool = prop("substitutable", BOOL, default=False)
+    #: oce: how far below zero an account of this (mutual-credit) kind may go.
+    credit_limit: Measure | None = prop("creditLimit", MEASURE)
     note: str | None = prop("note", TEXT)

@@ -16,6 +16,7 @@ from instance.store.models.coop import (
 from instance.store.models.exchange import Agreement, Commitment, Intent, Proposal
 from instance.store.models.ledger import EconomicEvent, EconomicResource, ResourceSpecification
 from instance.store.models.objects import InboxEntry, StoredObject
+from instance.store.models.planning import AgentTombstone, Plan, Process, Recipe
 from instance.store.models.queues import Delivery, InboxItem, PeerHost
 from instance.store.models.servers import RemoteServer
 from instance.store.models.social import BlockedDomain, Follow, RemoteActor, RemoteKey
@@ -23,6 +24,7 @@ from instance.store.models.web import LoginThrottle, Password, WebSession
 
 __all__ = [
     "Agent",
+    "AgentTombstone",
     "Agreement",
     "Base",
     "BlockedDomain",
@@ -49,7 +51,10 @@ __all__ = [
     "LoginThrottle",
     "Password",
     "PeerHost",
+    "Plan",
+    "Process",
     "Proposal",
+    "Recipe",
     "RemoteActor",
     "RemoteKey",
     "RemoteServer",

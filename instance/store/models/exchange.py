@@ -90,8 +90,9 @@ class Agreement(Base):
 class Commitment(Base):
     """A promised flow from ``provider`` to ``receiver``, and how much of it happened.
 
-    States: ``proposed`` (a direct commitment awaiting its counterparty's answer),
-    ``accepted``, ``rejected``, ``finished`` (fully fulfilled), ``cancelled``.
+    States: ``proposed`` (a direct commitment awaiting its counterparty's answer, again
+    after its creator changed it), ``accepted``, ``rejected``, ``finished`` (fully
+    fulfilled, or marked finished by a party), ``cancelled``.
     """
 
     __tablename__ = "commitments"
@@ -120,5 +121,9 @@ class Commitment(Base):
     state: Mapped[str] = mapped_column(String(16), default="accepted")
     due: Mapped[datetime | None] = mapped_column(default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    #: The process it is an input or output of, and the plan it is part of (planning).
+    input_of: Mapped[str | None] = mapped_column(URI, index=True, default=None)
+    output_of: Mapped[str | None] = mapped_column(URI, index=True, default=None)
+    planned_within: Mapped[str | None] = mapped_column(URI, index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)

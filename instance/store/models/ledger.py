@@ -34,6 +34,8 @@ class ResourceSpecification(Base):
     name: Mapped[str] = mapped_column(String(500), default="")
     default_unit: Mapped[str | None] = mapped_column(String(64), default=None)
     mutual_credit: Mapped[bool] = mapped_column(default=False)
+    #: For a mutual-credit kind: how far below zero an account may go (None: no limit).
+    credit_limit: Mapped[Decimal | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -86,6 +88,9 @@ class EconomicEvent(Base):
     fulfills: Mapped[str | None] = mapped_column(URI, index=True, default=None)
     realization_of: Mapped[str | None] = mapped_column(URI, default=None)
     corrects: Mapped[str | None] = mapped_column(URI, default=None)
+    #: The process it is an input or output of (planning).
+    input_of: Mapped[str | None] = mapped_column(URI, index=True, default=None)
+    output_of: Mapped[str | None] = mapped_column(URI, index=True, default=None)
     has_point_in_time: Mapped[datetime | None] = mapped_column(default=None)
     state: Mapped[str] = mapped_column(String(16), default="applied")
     acknowledged: Mapped[bool] = mapped_column(default=False)

@@ -13,6 +13,7 @@ from instance.web.routes import (
     ledger,
     members,
     objects,
+    planning,
     wellknown,
 )
 
@@ -30,4 +31,5 @@ def routes() -> list[BaseRoute]:
         *actors.routes,
         *members.routes,
         *ledger.routes,
+        *planning.routes,
     ]

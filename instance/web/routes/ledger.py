@@ -266,6 +266,9 @@ async def specification(request: Request) -> Response:
     if row.mutual_credit:
         document["resourceClassifiedAs"] = [MUTUAL_CREDIT]
         document["mediumOfExchange"] = True
+        if row.credit_limit is not None:
+            unit = row.default_unit or "one"
+            document["creditLimit"] = Measure(row.credit_limit, unit).to_json()
     return activity_response(request, _with_context(svc, document))
 
 
