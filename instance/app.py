@@ -19,7 +19,8 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-import instance.handlers  # noqa: F401  (registers the activity handlers)
+import instance.handlers  # registers the activity handlers (instance.social too)
+import instance.social
 from federation import HttpSignatureAuth, SafeFetcher, guarded_transport, load_private_key
 from instance import __version__
 from instance.agents import instance_key
@@ -123,7 +124,7 @@ def create_app(
 
     static = StaticFiles(packages=[("instance.web", "static")])
     return _App(
-        routes=[*routes(), Mount("/static", app=static, name="static")],
+        routes=[*instance.social.routes, *routes(), Mount("/static", app=static, name="static")],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )

@@ -3,6 +3,7 @@
 from instance.store.models.agents import Agent, InstanceKey, Token
 from instance.store.models.base import Base, DecimalText, UTCDateTime, utcnow
 from instance.store.models.exchange import Agreement, Commitment, Intent, Proposal
+from instance.store.models.interactions import ActorBlock, AgentMove, FeaturedItem, Reaction
 from instance.store.models.ledger import EconomicEvent, EconomicResource, ResourceSpecification
 from instance.store.models.objects import InboxEntry, StoredObject
 from instance.store.models.queues import Delivery, InboxItem, PeerHost
@@ -10,7 +11,9 @@ from instance.store.models.servers import RemoteServer
 from instance.store.models.social import BlockedDomain, Follow, RemoteActor, RemoteKey
 
 __all__ = [
+    "ActorBlock",
     "Agent",
+    "AgentMove",
     "Agreement",
     "Base",
     "BlockedDomain",
@@ -19,6 +22,7 @@ __all__ = [
     "Delivery",
     "EconomicEvent",
     "EconomicResource",
+    "FeaturedItem",
     "Follow",
     "InboxEntry",
     "InboxItem",
@@ -26,6 +30,7 @@ __all__ = [
     "Intent",
     "PeerHost",
     "Proposal",
+    "Reaction",
     "RemoteActor",
     "RemoteKey",
     "RemoteServer",
