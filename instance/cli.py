@@ -26,6 +26,7 @@ from instance.agents import create_agent, list_agents, require_agent
 from instance.app import start_services, stop_services
 from instance.logs import configure_logging
 from instance.moderation import block_domain, blocked_domains, unblock_domain
+from instance.portability.commands import add_commands as add_portability_commands
 from instance.problems import Problem
 from instance.settings import Settings, SettingsError, load_settings
 from instance.store.db import Database
@@ -359,6 +360,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("domain")
         command.set_defaults(handler=handler)
     domain.add_parser("list", help="list blocked domains").set_defaults(handler=cmd_domain_list)
+
+    add_portability_commands(sub)
 
     token = sub.add_parser("token", help="client access tokens").add_subparsers(
         dest="token_command", required=True, metavar="ACTION"

@@ -35,7 +35,8 @@ ACTIVITY_TYPES = frozenset(
     {
         "Accept", "Add", "Announce", "Block", "Create", "Delete", "Follow", "Like", "Offer",
         "Reject", "Remove", "Undo", "Update", "Join", "Leave", "Invite", "TentativeAccept",
-        "TentativeReject", "Question",
+        "TentativeReject", "Question", "Move", "Arrive", "Dislike", "Flag", "Ignore",
+        "Listen", "Read", "Travel", "View",
     }
 )  # fmt: skip
 

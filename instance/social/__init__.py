@@ -5,7 +5,7 @@ Importing this package registers its inbound handlers and outbox builders; ``rou
 are the collections it serves.
 """
 
-from instance.social import blocks, featured, posts, reactions
+from instance.social import blocks, featured, moves, posts, reactions
 from instance.social.routes import routes
 
-__all__ = ["blocks", "featured", "posts", "reactions", "routes"]
+__all__ = ["blocks", "featured", "moves", "posts", "reactions", "routes"]

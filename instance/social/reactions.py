@@ -7,9 +7,13 @@ to count); any reaction still reaches the inboxes of the local agents it concern
 
 from __future__ import annotations
 
+import logging
+from urllib.parse import urlsplit
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation import FetchError
 from instance.activities import PUBLIC, first_type, id_of, object_of
 from instance.inbox.processing import Context, Refused, handles
 from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
@@ -19,6 +23,7 @@ from instance.store.models import Proposal, Reaction, StoredObject
 __all__ = ["REACTIONS", "reaction_counts"]
 
 REACTIONS = ("Like", "Announce")
+log = logging.getLogger("oce.reactions")
 
 
 async def _is_ours(session: AsyncSession, ctx: Context, uri: str) -> bool:
@@ -94,6 +99,20 @@ async def reaction_counts(session: AsyncSession, uri: str) -> dict[str, int]:
 # Client-to-server ----------------------------------------------------------------------
 
 
+async def _remote_author(sub: Submission, target: str) -> str | None:
+    """The author of a post on another server, as its own server says (no transaction
+    is open); None when it cannot be fetched or names an author elsewhere."""
+    try:
+        document = await sub.svc.peers.fetcher.fetch_object(target)
+    except FetchError as exc:
+        log.info("cannot fetch %s to find its author: %s", target, exc)
+        return None
+    author = id_of(document.get("attributedTo"))
+    if author is None or urlsplit(author).netloc != urlsplit(target).netloc:
+        return None
+    return author
+
+
 async def post_reaction(sub: Submission) -> Posted:
     """An agent likes or boosts a post it can see: ours, or one that reached us."""
     kind = sub.activity["type"]
@@ -113,6 +132,8 @@ async def post_reaction(sub: Submission) -> Posted:
                 Reaction.kind == kind, Reaction.actor == sub.actor, Reaction.object_uri == target
             )
         )
+    if author is None and not sub.svc.urls.is_local(target):
+        author = await _remote_author(sub, target)
     if author is None:
         raise Problem(
             404, f"{target} is not a post known here, so its author cannot be told", field="object"
