@@ -35,10 +35,12 @@ ACTIVITY_TYPES = frozenset(
     {
         "Accept", "Add", "Announce", "Block", "Create", "Delete", "Follow", "Like", "Offer",
         "Reject", "Remove", "Undo", "Update", "Join", "Leave", "Invite", "TentativeAccept",
-        "TentativeReject", "Question", "Move", "Arrive", "Dislike", "Flag", "Ignore",
+        "TentativeReject", "Move", "Arrive", "Dislike", "Flag", "Ignore",
         "Listen", "Read", "Travel", "View",
     }
 )  # fmt: skip
+# A Question is an activity by type, but clients (and Mastodon) post polls as objects of
+# a Create: a bare Question is wrapped like any other post.
 
 
 @dataclass

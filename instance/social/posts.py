@@ -281,3 +281,32 @@ async def delete_post(sub: Submission) -> Posted:
 for _kind in POST_TYPES:
     outbox_handler("Create", _kind)(post_object)
     outbox_handler("Delete", _kind)(delete_post)
+
+
+#: What a client does instead of undoing these (ActivityPub 6.10 leaves it to the server).
+_INSTEAD = {
+    "Create": "Delete the object it created",
+    "Update": "Update the object again",
+    "Delete": "a deleted object stays a Tombstone",
+    "Add": "Remove the object from the collection",
+    "Remove": "Add the object again",
+    "Move": "a move is final; move back by importing the agent where it was",
+    "Offer": "an offer is withdrawn by its answer, or by a new agreement",
+    "Accept": "an accepted agreement ends by its commitments, not by an Undo",
+    "Reject": "make a new offer instead",
+}
+
+
+async def refuse_undo(sub: Submission) -> Posted:
+    """An Undo of an activity that cannot be undone, saying what to do instead."""
+    undone = id_of(object_of(sub.activity))
+    async with sub.svc.db.read() as session:
+        row = await session.scalar(select(StoredObject).where(StoredObject.uri == undone))
+    kind = row.type if row is not None else "this"
+    raise Problem(
+        422, f"{kind} activities cannot be undone: {_INSTEAD.get(kind, '')}", field="object"
+    )
+
+
+for _kind in _INSTEAD:
+    outbox_handler("Undo", _kind)(refuse_undo)

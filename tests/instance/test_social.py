@@ -160,6 +160,24 @@ async def test_unknown_object_types_are_named_in_the_refusal(a: Running) -> None
     assert "not known here" in problem["detail"]
     problem = await refused(a, auth, {"type": "Arrive"}, 422)
     assert problem["detail"] == "the outbox does not handle Arrive activities"
+    created = await post(a, auth, {"type": "Note", "content": "x"})
+    problem = await refused(a, auth, {"type": "Undo", "object": created["id"]}, 422)
+    assert problem["detail"] == ("Create activities cannot be undone: Delete the object it created")
+
+
+async def test_a_bare_question_is_a_poll_wrapped_in_a_create(a: Running) -> None:
+    auth = await token(a)
+    poll = {
+        "type": "Question",
+        "content": "<p>Which day?</p>",
+        "oneOf": [{"type": "Note", "name": "Saturday"}, {"type": "Note", "name": "Sunday"}],
+        "endTime": "2026-12-10T10:00:00Z",
+    }
+    created = await post(a, auth, poll)
+    assert created["type"] == "Create"
+    assert created["object"]["type"] == "Question"
+    assert [choice["name"] for choice in created["object"]["oneOf"]] == ["Saturday", "Sunday"]
+    assert created["object"]["endTime"] == poll["endTime"]
 
 
 async def test_empty_arrays_are_left_out(a: Running) -> None:
