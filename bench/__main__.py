@@ -14,6 +14,7 @@ BENCHMARKS = (
     "exchange_latency",
     "memory",
     "ledger_reads",
+    "export_ledger",
 )
 
 if __name__ == "__main__":

@@ -116,3 +116,9 @@ def test_memory_reports_idle_and_after_ingesting() -> None:
     for moment in ("idle:", "after 2", "after processing:"):
         assert re.search(rf"^\s+{moment}.*[\d.]+ MiB", output, re.M), output
     assert re.search(r"rows in inbox_items: (\d+) of \1 accepted", output), output
+
+
+def test_export_ledger_exports_and_imports_every_record() -> None:
+    output = bench("export_ledger", "--events", "300", "--import")
+    assert re.search(r"^export: 503 records, [\d.]+ MB in [\d.]+ s, peak RSS \d+ MB", output, re.M)
+    assert re.search(r"^import: [\d.]+ s", output, re.M), output
