@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.portability.export import export_agent
 from instance.portability.importer import Imported, import_agent, read_export
+from instance.portability.ocp import OcpImported, import_ocp
 from instance.problems import Problem
 from instance.settings import Settings
 from instance.store.db import Database
@@ -103,6 +105,36 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_ocp(settings: Settings, args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise Problem(400, f"{path} is not a file", field="file")
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Problem(400, f"{path} is not JSON: {exc}", field="file") from None
+    units: dict[str, str] = {}
+    for pair in args.unit or []:
+        name, _, om2 = pair.partition("=")
+        if not name or not om2:
+            raise Problem(400, f"--unit {pair!r} must read ABBREV=om2id", field="unit")
+        units[name] = om2
+
+    async def run() -> OcpImported:
+        async with _session(settings, write=True) as session:
+            return await import_ocp(session, Urls(settings.base_url), records, units=units)
+
+    done = asyncio.run(run())
+    for name in done.agents:
+        print(Urls(settings.base_url).actor(name), flush=True)
+    made = ", ".join(f"{n} {what}" for what, n in done.counts.items())
+    print(f"imported {len(done.agents)} agents, {made or 'nothing else'}", file=sys.stderr)
+    for what, n in sorted(done.skipped.items()):
+        if n:
+            print(f"not imported: {n} {what}", file=sys.stderr)
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     """Add ``export`` and ``import`` to the ``oce`` command's sub-parsers."""
     export = sub.add_parser(
@@ -115,3 +147,11 @@ def add_commands(sub: Any) -> None:
     imported.add_argument("file", help="the document oce export wrote")
     imported.add_argument("--as", dest="username", help="another username for it here")
     imported.set_defaults(sync_handler=cmd_import)
+    ocp = sub.add_parser(
+        "import-ocp", help="create agents, resources and events from an OCP dumpdata export"
+    )
+    ocp.add_argument("file", help="python manage.py dumpdata valueaccounting > ocp.json")
+    ocp.add_argument(
+        "--unit", action="append", metavar="ABBREV=OM2", help="map an OCP unit to an OM2 id"
+    )
+    ocp.set_defaults(sync_handler=cmd_import_ocp)
