@@ -20,7 +20,7 @@ from typing import IO, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.agents import require_agent
-from instance.portability.tables import TABLES, agent_row, encode_row
+from instance.portability.tables import TABLES, agent_row, encode_values
 from instance.store.models import AgentMove
 from instance.urls import Urls
 from instance.web.documents import agent_document
@@ -80,11 +80,17 @@ async def export_agent(
     counts: dict[str, int] = {}
     written = 0
     for table in TABLES:
-        query = table.rows(agent.id, actors).order_by(*table.model.__table__.primary_key)
-        result = await session.stream_scalars(query.execution_options(yield_per=BATCH))
+        columns = table.model.__table__.columns
+        # Plain rows, not ORM objects: a fifth of the time for a long ledger.
+        query = (
+            table.rows(agent.id, actors)
+            .with_only_columns(*columns)
+            .order_by(*table.model.__table__.primary_key)
+        )
+        result = await session.stream(query.execution_options(yield_per=BATCH))
         count = 0
         async for row in result:
-            record = {"table": table.name, "row": encode_row(table.model, row)}
+            record = {"table": table.name, "row": encode_values(row._mapping)}
             out.write(("," if written else "") + _line(record) + "\n")
             written += 1
             count += 1

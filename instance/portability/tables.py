@@ -10,7 +10,7 @@ where every row gets a fresh key.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -39,7 +39,7 @@ from instance.store.models import (
     StoredObject,
 )
 
-__all__ = ["AGENT_COLUMNS", "TABLES", "Table", "decode_row", "encode_row"]
+__all__ = ["AGENT_COLUMNS", "TABLES", "Table", "decode_row", "encode_row", "encode_values"]
 
 #: Columns of the agent itself that travel; the private keys only when asked for.
 AGENT_COLUMNS = ("username", "kind", "name", "summary", "manually_approves_followers", "created_at")
@@ -172,6 +172,11 @@ def _encode(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     return value
+
+
+def encode_values(values: Mapping[Any, Any]) -> dict[str, Any]:
+    """A row's columns (by name) as JSON values (decimals and times as exact text)."""
+    return {str(getattr(key, "key", key)): _encode(value) for key, value in values.items()}
 
 
 def encode_row(model: type[DeclarativeBase], row: Any) -> dict[str, Any]:
