@@ -120,5 +120,6 @@ def test_memory_reports_idle_and_after_ingesting() -> None:
 
 def test_export_ledger_exports_and_imports_every_record() -> None:
     output = bench("export_ledger", "--events", "300", "--import")
-    assert re.search(r"^export: 503 records, [\d.]+ MB in [\d.]+ s, peak RSS \d+ MB", output, re.M)
+    export = r"^export: 503 records, [\d.]+ MB in [\d.]+ s \([\d.]+ s of CPU\), peak RSS \d+ MB"
+    assert re.search(export, output, re.M), output
     assert re.search(r"^import: [\d.]+ s", output, re.M), output
