@@ -18,6 +18,7 @@ BENCHMARKS = (
     "ledger_reads",
     "agent_app",
     "coop_sharing",
+    "export_ledger",
 )
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ async def _arrival(agent: Agent, activity_id: str) -> float:
     deadline = time.perf_counter() + 30
     while time.perf_counter() < deadline:
         page = await agent.get(f"{agent.id}/inbox?page=1")
-        if any(item.get("id") == activity_id for item in page["orderedItems"]):
+        if any(item.get("id") == activity_id for item in page.get("orderedItems", [])):
             return time.perf_counter()
         await asyncio.sleep(0.002)
     raise RuntimeError(f"{activity_id} never reached {agent.id}")

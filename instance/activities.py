@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["PUBLIC", "addressees", "first_type", "id_of", "is_public", "object_of"]
+__all__ = [
+    "PUBLIC",
+    "addressees",
+    "drop_empty",
+    "first_type",
+    "id_of",
+    "is_public",
+    "object_of",
+    "without_blind_copies",
+]
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 _PUBLIC_FORMS = frozenset({PUBLIC, "as:Public", "Public"})
 ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
+#: Private addressing: used to deliver, never shown to anyone (ActivityPub 6).
+BLIND_FIELDS = ("bto", "bcc")
 
 
 def id_of(value: Any) -> str | None:
@@ -52,3 +63,27 @@ def addressees(document: Mapping[str, Any]) -> Iterator[str]:
 
 def is_public(document: Mapping[str, Any]) -> bool:
     return any(address == PUBLIC for address in addressees(document))
+
+
+def without_blind_copies(document: Mapping[str, Any]) -> dict[str, Any]:
+    """``document`` without ``bto`` and ``bcc``, on itself and on its embedded object:
+    what every recipient, local or remote, gets (ActivityPub 6: MUST)."""
+    cleaned = {key: value for key, value in document.items() if key not in BLIND_FIELDS}
+    inner = cleaned.get("object")
+    if isinstance(inner, Mapping):
+        cleaned["object"] = {k: v for k, v in inner.items() if k not in BLIND_FIELDS}
+    return cleaned
+
+
+def drop_empty(value: Any) -> Any:
+    """``value`` with every empty array left out, at any depth (ActivityStreams 2.0 2:
+    an empty array is written as the property's absence). Contexts are left alone."""
+    if isinstance(value, Mapping):
+        return {
+            key: item if key == "@context" else drop_empty(item)
+            for key, item in value.items()
+            if not (isinstance(item, list) and not item)
+        }
+    if isinstance(value, list):
+        return [drop_empty(item) for item in value]
+    return value

@@ -20,7 +20,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 import instance.coop.activities
-import instance.handlers  # noqa: F401  (registers the activity handlers)
+import instance.handlers
+import instance.social
 from federation import HttpSignatureAuth, SafeFetcher, guarded_transport, load_private_key
 from instance import __version__
 from instance.agents import instance_key
@@ -146,7 +147,7 @@ def create_app(
     static = StaticFiles(packages=[("instance.web", "static")])
     app = _App(
         access_log=settings.access_log,
-        routes=[*routes(), Mount("/static", app=static, name="static")],
+        routes=[*instance.social.routes, *routes(), Mount("/static", app=static, name="static")],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )

@@ -28,6 +28,7 @@ from instance.app import start_services, stop_services
 from instance.commands.coop import add_commands, joining_option, set_joining
 from instance.logs import configure_logging
 from instance.moderation import block_domain, blocked_domains, unblock_domain
+from instance.portability.commands import add_commands as add_portability_commands
 from instance.problems import Problem
 from instance.settings import Settings, SettingsError, load_settings
 from instance.store.db import Database
@@ -466,6 +467,7 @@ def _parser() -> argparse.ArgumentParser:
     domain.add_parser("list", help="list blocked domains").set_defaults(handler=cmd_domain_list)
 
     add_commands(sub)
+    add_portability_commands(sub)
 
     token = sub.add_parser("token", help="client access tokens").add_subparsers(
         dest="token_command", required=True, metavar="ACTION"

@@ -91,7 +91,7 @@ class Agent:
         page: str | None = (await self.get(f"{self.id}/{collection}"))["first"]
         while page:
             document = await self.get(page)
-            found.extend(document["orderedItems"])
+            found.extend(document.get("orderedItems", []))
             page = document.get("next")
         return found
 

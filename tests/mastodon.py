@@ -239,6 +239,45 @@ def like(actor: PeerActor, target: str) -> dict[str, Any]:
     }
 
 
+def announce(actor: PeerActor, target: str, author: str) -> dict[str, Any]:
+    """A boost: a status of its own whose ``object`` is the boosted post's id."""
+    status = f"{actor.id}/statuses/{next(_numbers)}"
+    return {
+        "@context": AS,
+        "id": f"{status}/activity",
+        "type": "Announce",
+        "actor": actor.id,
+        "published": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "to": [PUBLIC],
+        "cc": [author, f"{actor.id}/followers"],
+        "object": target,
+    }
+
+
+def undo(actor: PeerActor, activity: dict[str, Any]) -> dict[str, Any]:
+    """Mastodon's Undo of a Like or an Announce: the activity embedded whole."""
+    return {
+        "@context": AS,
+        "id": f"{activity['id']}/undo",
+        "type": "Undo",
+        "actor": actor.id,
+        "to": activity.get("to", [PUBLIC]),
+        "object": {key: value for key, value in activity.items() if key != "@context"},
+    }
+
+
+def move(actor: PeerActor, target: str) -> dict[str, Any]:
+    """An account migration, as Mastodon sends it to the old account's followers."""
+    return {
+        "@context": AS,
+        "id": f"{actor.id}#moves/{next(_numbers)}",
+        "type": "Move",
+        "actor": actor.id,
+        "object": actor.id,
+        "target": target,
+    }
+
+
 def delete_actor(actor: PeerActor) -> dict[str, Any]:
     """An account deletion, with the LD signature Mastodon attaches to it."""
     return {

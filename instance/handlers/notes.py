@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from instance.activities import first_type, id_of, is_public, object_of
 from instance.inbox.processing import Context, Refused, handles
 from instance.negotiation import dumps
-from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
+from instance.outbox.c2s import Posted, Submission, outbox_handler
 from instance.problems import Problem
 from instance.sanitize import clean_html
 from instance.store.models import StoredObject, utcnow
@@ -100,20 +100,7 @@ for _kind in _POST_TYPES:
     handles("Update", _kind)(on_update_post)
 
 
-# Client-to-server ----------------------------------------------------------------------
-
-
-def _merge_addressing(activity: dict[str, Any], post: dict[str, Any]) -> None:
-    """The activity and its object carry the same recipients (ActivityPub 7.1.1)."""
-    for name in ("to", "cc", "bto", "bcc", "audience"):
-        values: list[str] = []
-        for source in (activity.get(name), post.get(name)):
-            for value in source if isinstance(source, list) else [source]:
-                found = id_of(value)
-                if found is not None and found not in values:
-                    values.append(found)
-        if values:
-            activity[name] = post[name] = values
+# Client-to-server (creating and deleting posts: instance/social/posts.py) ---------------
 
 
 def _content(note: dict[str, Any]) -> str:
@@ -157,24 +144,3 @@ async def post_edit(sub: Submission) -> Posted:
         found.body = body
 
     return Posted(sub.activity, effects=store)
-
-
-@outbox_handler("Create", "Note")
-async def post_note(sub: Submission) -> Posted:
-    note = object_of(sub.activity)
-    assert isinstance(note, dict)
-    post: dict[str, Any] = {
-        "id": sub.svc.urls.new_object(),
-        "type": "Note",
-        "attributedTo": sub.actor,
-        "content": _content(note),
-        "published": sub.activity["published"],
-    }
-    for name in ("summary", "inReplyTo", "sensitive", "tag", "to", "cc", "bto", "bcc", "audience"):
-        if name in note:
-            post[name] = note[name]
-    post["url"] = post["id"]
-    _merge_addressing(sub.activity, post)
-    sub.activity["object"] = post
-    await prefetch_addressees(sub)
-    return Posted(sub.activity, objects=[post])

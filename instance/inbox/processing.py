@@ -45,6 +45,7 @@ from instance.problems import Problem, database_unavailable
 from instance.references import reference_type
 from instance.services import Services
 from instance.store.models import (
+    ActorBlock,
     Agent,
     Follow,
     InboxEntry,
@@ -166,6 +167,21 @@ async def _mark(session: AsyncSession, item_id: int, state: str, error: str | No
 async def _finish(session: AsyncSession, ctx: Context) -> None:
     """File the activity into the inboxes of the local agents it reached; mark it done."""
     agent_ids = await _recipients(session, ctx)
+    if agent_ids and ctx.verified_by != "local":
+        # Agents that block the sender get nothing from it; an activity only they would
+        # get is refused, its effects undone with this transaction.
+        blocking = set(
+            (
+                await session.scalars(
+                    select(ActorBlock.agent_id).where(
+                        ActorBlock.blocked == ctx.actor, ActorBlock.agent_id.in_(agent_ids)
+                    )
+                )
+            ).all()
+        )
+        if blocking and blocking == agent_ids:
+            raise Refused(f"{ctx.actor} is blocked by the agents it addresses")
+        agent_ids -= blocking
     if agent_ids:
         uri = ctx.activity["id"]
         row_id = await session.scalar(select(StoredObject.id).where(StoredObject.uri == uri))
@@ -352,8 +368,12 @@ async def _process(svc: Services, item: InboxItem) -> None:
             await _mark(session, item.id, "failed", reason)
         return
     if not context.applied:
-        async with svc.db.write() as session:
-            await _finish(session, context)
+        try:
+            async with svc.db.write() as session:
+                await _finish(session, context)
+        except Refused as exc:
+            async with svc.db.write() as session:
+                await _mark(session, item.id, "failed", str(exc))
 
 
 async def process_due(

@@ -35,9 +35,12 @@ ACTIVITY_TYPES = frozenset(
     {
         "Accept", "Add", "Announce", "Block", "Create", "Delete", "Follow", "Like", "Offer",
         "Reject", "Remove", "Undo", "Update", "Join", "Leave", "Invite", "TentativeAccept",
-        "TentativeReject", "Question",
+        "TentativeReject", "Move", "Arrive", "Dislike", "Flag", "Ignore",
+        "Listen", "Read", "Travel", "View",
     }
 )  # fmt: skip
+# A Question is an activity by type, but clients (and Mastodon) post polls as objects of
+# a Create: a bare Question is wrapped like any other post.
 
 
 @dataclass
@@ -122,7 +125,7 @@ async def post_to_outbox(
             target_type = await reference_type(session, target_id)
     builder = _BUILDERS.get((kind, target_type)) or _BUILDERS.get((kind, None))
     if builder is None:
-        raise Problem(422, f"the outbox does not handle {kind} activities", field="type")
+        raise _unhandled(kind, target, target_type)
     activity.pop("@context", None)
     activity["id"] = svc.urls.new_activity()
     activity["actor"] = actor
@@ -164,6 +167,29 @@ async def post_to_outbox(
             )
     svc.wake()
     return outgoing.activity
+
+
+def _unhandled(kind: str, target: Any, target_type: str | None) -> Problem:
+    """The refusal that names the real problem: the activity, the object's type, or an
+    object this instance does not know."""
+    handled = sorted(object_type for verb, object_type in _BUILDERS if verb == kind and object_type)
+    if not any(verb == kind for verb, _ in _BUILDERS):
+        return Problem(422, f"the outbox does not handle {kind} activities", field="type")
+    if target_type is None:
+        target_id = id_of(target)
+        if target_id is None:
+            return Problem(400, f"{kind} needs an object", field="object")
+        return Problem(
+            422,
+            f"{kind} of {target_id}: that object is not known here, and its type is not given",
+            field="object",
+        )
+    return Problem(
+        422,
+        f"the outbox does not handle {kind} of {target_type} objects"
+        + (f" (it handles {kind} of {', '.join(handled)})" if handled else ""),
+        field="object.type",
+    )
 
 
 def _without_context(document: dict[str, Any]) -> dict[str, Any]:

@@ -21,10 +21,27 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from instance.activities import PUBLIC, addressees, first_type, id_of, is_public, object_of
+from instance.activities import (
+    PUBLIC,
+    addressees,
+    drop_empty,
+    first_type,
+    id_of,
+    is_public,
+    object_of,
+    without_blind_copies,
+)
 from instance.negotiation import dumps
 from instance.outbox.servers import host_of, valueflows_hosts
-from instance.store.models import Agent, Delivery, Follow, InboxItem, RemoteActor, StoredObject
+from instance.store.models import (
+    ActorBlock,
+    Agent,
+    Delivery,
+    Follow,
+    InboxItem,
+    RemoteActor,
+    StoredObject,
+)
 from instance.urls import Urls
 
 __all__ = ["Outgoing", "answer", "now_iso", "publish", "store_local_object"]
@@ -48,7 +65,9 @@ class Outgoing:
 async def store_local_object(
     session: AsyncSession, agent: Agent, document: Mapping[str, Any], *, activity: bool
 ) -> StoredObject:
-    """Store one of our documents as it will be served and sent."""
+    """Store one of our documents as it will be served and sent: without ``bto`` and
+    ``bcc`` (they only say where it goes) and without empty arrays."""
+    sent = drop_empty(without_blind_copies(document))
     row = StoredObject(
         uri=document["id"],
         type=first_type(document) or "Object",
@@ -57,7 +76,7 @@ async def store_local_object(
         agent_id=agent.id,
         object_uri=id_of(object_of(document)) if activity else None,
         public=is_public(document),
-        body=dumps(document),
+        body=dumps(sent),
     )
     session.add(row)
     await session.flush()
@@ -166,6 +185,17 @@ async def publish(
             local = local or urls.username_of(address) is not None
         else:
             remote_actors.add(address)
+    if remote_actors:
+        # Nothing goes to an actor the agent blocks (ActivityPub 6.9).
+        remote_actors -= set(
+            (
+                await session.scalars(
+                    select(ActorBlock.blocked).where(
+                        ActorBlock.agent_id == agent.id, ActorBlock.blocked.in_(remote_actors)
+                    )
+                )
+            ).all()
+        )
     targets.extend(await _actor_targets(session, remote_actors))
     # One delivery per host; followers on one server share its shared inbox.
     inboxes = one_per_host(targets)
@@ -179,7 +209,9 @@ async def publish(
     if inboxes:
         await _queue(session, row.id, agent.id, inboxes)
     if local:
-        await _deliver_locally(session, agent, row)
+        # Our own inbox processing still needs the blind addressees to file the activity
+        # with them; what they read is the stored row, without them.
+        await _deliver_locally(session, agent, row, dumps(drop_empty(activity)))
     return Outgoing(row, inboxes, local)
 
 
@@ -229,8 +261,10 @@ async def _queue(session: AsyncSession, object_id: int, agent_id: int, inboxes: 
     )
 
 
-async def _deliver_locally(session: AsyncSession, agent: Agent, row: StoredObject) -> None:
-    body = row.body.encode()
+async def _deliver_locally(
+    session: AsyncSession, agent: Agent, row: StoredObject, document: str
+) -> None:
+    body = document.encode()
     session.add(
         InboxItem(
             activity_uri=row.uri,

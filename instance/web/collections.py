@@ -55,7 +55,7 @@ def collection_page(
         title=title or collection_id,
         collection_id=collection_id,
         total=total,
-        entries=[_page_entry(item) for item in page["orderedItems"]],
+        entries=[_page_entry(item) for item in page.get("orderedItems", [])],
         next=page.get("next"),
     )
 
@@ -113,6 +113,8 @@ async def collection_response(
             await render(value) if render else item(value) for _, value in rows[:PAGE_SIZE]
         ],
     }
+    if not document["orderedItems"]:
+        del document["orderedItems"]  # an empty array is written as its absence (AS2 2)
     if len(rows) > PAGE_SIZE:
         document["next"] = f"{collection_id}?page=1&before={rows[PAGE_SIZE - 1][0]}"
     if html:

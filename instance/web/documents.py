@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
 from instance.ledger.integrity import assertion_methods
-from instance.store.models import Agent, InstanceKey
+from instance.store.models import Agent, AgentMove, InstanceKey
 from instance.urls import Urls
 from vocab import MULTIKEY_V1, oce_context_url
 
@@ -25,7 +26,12 @@ def actor_context(urls: Urls) -> list[Any]:
         SECURITY_CONTEXT,
         MULTIKEY_V1,
         oce_context_url(urls.base),
-        {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"},
+        {
+            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+            "movedTo": {"@id": "as:movedTo", "@type": "@id"},
+            "toot": "http://joinmastodon.org/ns#",
+            "featured": {"@id": "toot:featured", "@type": "@id"},
+        },
     ]
 
 
@@ -38,8 +44,9 @@ def summary_html(text: str) -> str:
     )
 
 
-def agent_document(urls: Urls, agent: Agent) -> dict[str, Any]:
-    """The actor document of a local agent (a Person or an Organization)."""
+def agent_document(urls: Urls, agent: Agent, move: AgentMove | None = None) -> dict[str, Any]:
+    """The actor document of a local agent (a Person or an Organization); ``move``
+    gives its other actors (``alsoKnownAs``) and where it moved (``movedTo``)."""
     actor = urls.actor(agent.username)
     document: dict[str, Any] = {
         "@context": actor_context(urls),
@@ -66,10 +73,17 @@ def agent_document(urls: Urls, agent: Agent) -> dict[str, Any]:
             "publicKeyPem": agent.public_key_pem,
         },
         "assertionMethod": assertion_methods(urls, agent),
+        "featured": f"{actor}/featured",
     }
     if agent.kind == "Organization":
         # docs/cooperatives.md: who the organization's members are.
         document["members"] = f"{actor}/members"
+    if move is not None:
+        aliases = json.loads(move.also_known_as)
+        if aliases:
+            document["alsoKnownAs"] = aliases
+        if move.moved_to:
+            document["movedTo"] = move.moved_to
     return document
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, Response
 
@@ -22,7 +22,7 @@ from instance.ledger.exchange import intents_of, proposal_document
 from instance.outbox.fediverse import note_id
 from instance.sanitize import clean_html
 from instance.services import Services
-from instance.store.models import Agent, Intent, Proposal, StoredObject
+from instance.store.models import Agent, Intent, Proposal, Reaction, StoredObject
 from instance.web.app.locales import translations
 from vocab import Proposal as TypedProposal
 from vocab import VocabError, parse_object
@@ -147,9 +147,20 @@ async def stored_page(svc: Services, session: AsyncSession, row: StoredObject) -
     kind = str(document.get("type") or row.type)
     target = document.get("object")
     content = document.get("content")
+    counts = dict.fromkeys(("Like", "Announce"), 0)
+    counts.update(
+        (kind, int(n))
+        for kind, n in await session.execute(
+            select(Reaction.kind, func.count())
+            .where(Reaction.object_uri == row.uri)
+            .group_by(Reaction.kind)
+        )
+    )
     return render_page(
         svc,
         "object.html",
+        likes=counts["Like"],
+        boosts=counts["Announce"],
         status=410 if row.deleted_at is not None else 200,
         row=row,
         kind=kind,

@@ -133,3 +133,10 @@ def test_inbox_flood_measures_what_a_flood_stores_and_what_a_429_costs() -> None
     assert "429:" in limited.split("\n")[1], output
     assert "after the worker's pruning pass 31 days on: 0 bytes" in output
     assert re.search(r"refused 429 [\d.]+ ms", output), output
+
+
+def test_export_ledger_exports_and_imports_every_record() -> None:
+    output = bench("export_ledger", "--events", "300", "--import")
+    export = r"^export: 503 records, [\d.]+ MB in [\d.]+ s \([\d.]+ s of CPU\), peak RSS \d+ MB"
+    assert re.search(export, output, re.M), output
+    assert re.search(r"^import: [\d.]+ s", output, re.M), output

@@ -163,7 +163,7 @@ async def test_a_mention_reaches_the_agents_inbox(live: Live, masto: FakePeer) -
 
         async def arrived() -> list[Any]:
             page = await get(client, f"{live.alice}/inbox?page=1", **auth)
-            return [i for i in page["orderedItems"] if i["id"] == create["id"]]
+            return [i for i in page.get("orderedItems", []) if i["id"] == create["id"]]
 
         (received,) = await wait_for("the mention in alice's inbox", arrived, live)
         assert received["object"]["attributedTo"] == bob.id

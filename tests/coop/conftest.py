@@ -57,7 +57,7 @@ async def collection(reader: Client, url: str) -> list[Any]:
     page: str | None = (await reader.get(url))["first"]
     while page:
         document = await reader.get(page)
-        found.extend(document["orderedItems"])
+        found.extend(document.get("orderedItems", []))
         page = document.get("next")
     return found
 

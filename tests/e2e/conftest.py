@@ -62,6 +62,6 @@ def collection_items(url: str, auth: dict[str, str] | None = None) -> list[Any]:
     page: str | None = get_json(url, auth)["first"]
     while page:
         document = get_json(page, auth)
-        items.extend(document["orderedItems"])
+        items.extend(document.get("orderedItems", []))
         page = document.get("next")
     return items

@@ -14,6 +14,7 @@ from instance.store.models.coop import (
     CoopValidation,
 )
 from instance.store.models.exchange import Agreement, Commitment, Intent, Proposal
+from instance.store.models.interactions import ActorBlock, AgentMove, FeaturedItem, Reaction
 from instance.store.models.ledger import EconomicEvent, EconomicResource, ResourceSpecification
 from instance.store.models.objects import InboxEntry, StoredObject
 from instance.store.models.planning import AgentTombstone, Plan, Process, Recipe
@@ -23,7 +24,9 @@ from instance.store.models.social import BlockedDomain, Follow, RemoteActor, Rem
 from instance.store.models.web import LoginThrottle, Password, WebSession
 
 __all__ = [
+    "ActorBlock",
     "Agent",
+    "AgentMove",
     "AgentTombstone",
     "Agreement",
     "Base",
@@ -42,6 +45,7 @@ __all__ = [
     "Delivery",
     "EconomicEvent",
     "EconomicResource",
+    "FeaturedItem",
     "Follow",
     "InboxEntry",
     "InboxItem",
@@ -54,6 +58,7 @@ __all__ = [
     "Plan",
     "Process",
     "Proposal",
+    "Reaction",
     "Recipe",
     "RemoteActor",
     "RemoteKey",

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from instance.agents import instance_key, list_agents, require_agent
 from instance.negotiation import activity_response, negotiate
 from instance.services import services
-from instance.store.models import Agent, Follow
+from instance.store.models import Agent, AgentMove, Follow
 from instance.web.collections import collection_response
 from instance.web.documents import agent_document, instance_actor_document, summary_html
 from instance.web.pages import agent_proposals, render_page
@@ -44,7 +44,8 @@ async def actor(request: Request) -> Response:
     async with svc.db.read() as session:
         agent = await require_agent(session, request.path_params["username"])
         if negotiate(request) != "html":
-            return activity_response(request, agent_document(svc.urls, agent))
+            move = await session.get(AgentMove, agent.id)
+            return activity_response(request, agent_document(svc.urls, agent, move))
         followers = await _count(session, *_followers_of(agent))
         following = await _count(session, *_following_of(agent))
         proposals = await agent_proposals(session, agent)

@@ -1,0 +1,173 @@
+"""An agent exported from one instance and imported into another comes back whole:
+every record, every balance, every stored document with its integrity proof."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from instance.portability import export_agent, import_agent, read_export
+from instance.portability.tables import AGENT_REFERENCES, REFERENCES
+from instance.problems import Problem
+from instance.store.models import Agent, AgentMove, EconomicResource
+from tests.exchange.conftest import Pair
+from tests.exchange.steps import agreed, kg
+from tests.harness import Running, make_settings, running
+from tests.processes import oce
+
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+SURROGATE = {"id", *AGENT_REFERENCES, *REFERENCES}
+
+
+async def exported(instance: Running, username: str, *, with_keys: bool = False) -> str:
+    out = io.StringIO()
+    async with instance.services.db.read() as session:
+        await export_agent(session, instance.services.urls, username, out, with_keys=with_keys)
+    return out.getvalue()
+
+
+def records(document: str) -> dict[str, list[dict[str, Any]]]:
+    """The records by table, without the row keys that differ between instances."""
+    _head, rows = read_export(io.StringIO(document))
+    found: dict[str, list[dict[str, Any]]] = {}
+    for _, record in rows:
+        row = {k: v for k, v in record["row"].items() if k not in SURROGATE}
+        found.setdefault(record["table"], []).append(row)
+    return found
+
+
+async def balances(instance: Running) -> dict[str, tuple[str, str]]:
+    async with instance.services.db.read() as session:
+        return {
+            r.uri: (str(r.accounting_quantity), str(r.onhand_quantity))
+            for r in await session.scalars(select(EconomicResource))
+        }
+
+
+async def rich_ledger(pair: Pair) -> None:
+    """Alice: a currency, stock, an offer, an agreement with Bob, a delivery, a post
+    Bob likes, and Bob as a follower."""
+    alice, bob = pair.alice, pair.bob
+    _, bread, agreement, _ = await agreed(pair)
+    await alice.post(
+        {
+            "type": "EconomicEvent",
+            "action": "transfer",
+            "resourceInventoriedAs": bread,
+            "receiver": bob.id,
+            "resourceQuantity": kg("4"),
+            "fulfills": agreement["stipulates"]["id"],
+            "realizationOf": agreement["id"],
+        }
+    )
+    await bob.post({"type": "Follow", "object": alice.id})
+    await pair.settle()
+    note = await alice.post({"type": "Note", "content": "<p>fresh</p>", "to": [PUBLIC]})
+    await pair.settle()
+    await bob.post({"type": "Like", "object": note["object"]["id"]})
+    await pair.settle()
+
+
+async def test_export_then_import_elsewhere_is_exact(pair: Pair, third_database: str) -> None:
+    await rich_ledger(pair)
+    document = await exported(pair.a, "alice", with_keys=True)
+    head = json.loads(document.splitlines()[0].removesuffix(',"records":[') + "}")
+    assert head["type"] == "AgentExport"
+    assert "private_key_pem" in head["agent"]
+    original = records(document)
+    for table in ("proposals", "intents", "agreements", "commitments", "economic_events",
+                  "economic_resources", "resource_specifications", "follows", "objects",
+                  "reactions"):  # fmt: skip
+        assert original.get(table), f"nothing exported from {table}"
+    # Proofs travel inside the stored documents.
+    signed = [
+        json.loads(o["body"])["object"]
+        for o in original["objects"]
+        if o["type"] == "Create" and '"EconomicEvent"' in o["body"]
+    ]
+    assert signed
+    assert all(event["proof"]["cryptosuite"] == "eddsa-jcs-2022" for event in signed)
+
+    # A third instance, on a fresh database of the same kind.
+    async with running(make_settings(third_database, "https://c.test")) as c:
+        head, rows = read_export(io.StringIO(document))
+        async with c.services.db.write() as session:
+            done = await import_agent(session, c.services.urls, head, rows)
+        assert done.actor == "https://c.test/agents/alice"
+        again = await exported(c, "alice", with_keys=True)
+        async with c.services.db.read() as session:
+            agent = await session.scalar(select(Agent).where(Agent.username == "alice"))
+            assert agent is not None
+            move = await session.get(AgentMove, agent.id)
+        assert move is not None
+        assert json.loads(move.also_known_as) == ["https://a.test/agents/alice"]
+        copied = records(again)
+        copied.pop("agent_moves")
+        # The one difference: the agent's own side of its follows is its new id.
+        for follow in original["follows"]:
+            for side in ("follower", "followee"):
+                if follow[side] == "https://a.test/agents/alice":
+                    follow[side] = "https://c.test/agents/alice"
+        assert copied == original
+        assert await balances(c) == {uri: value for uri, value in (await balances(pair.a)).items()}
+        # The keys came along: the same actor key, the same proof key.
+        head_again = json.loads(again.splitlines()[0].removesuffix(',"records":[') + "}")
+        for key in ("private_key_pem", "public_key_pem", "proof_private_pem", "proof_public_pem"):
+            assert (
+                head_again["agent"][key]
+                == json.loads(document.splitlines()[0].removesuffix(',"records":[') + "}")["agent"][
+                    key
+                ]
+            )
+        # Followers moved with it.
+        followers = (await c.client.get("https://c.test/agents/alice/followers")).json()
+        assert followers["totalItems"] == 1
+
+
+async def test_a_refused_import_changes_nothing(pair: Pair, postgres_or_sqlite_second: str) -> None:
+    await rich_ledger(pair)
+    document = await exported(pair.a, "alice")
+    assert "private_key_pem" not in document.splitlines()[0]
+    lines = document.splitlines(keepends=True)
+    table = json.loads(lines[1])["table"]
+    lines[1] = lines[1].replace(f'"table":"{table}"', '"table":"nonsense"')
+    before = await balances(pair.b)
+    # b.test holds copies of Alice's proposal: importing her there clashes with them.
+    for text, message in (
+        ("".join(lines), "line 2: not a record of a table oce exports"),
+        (document, "a record clashes with one already here"),
+    ):
+        head, rows = read_export(io.StringIO(text))
+        with pytest.raises(Problem, match=message):
+            async with pair.b.services.db.write() as session:
+                await import_agent(session, pair.b.services.urls, head, rows, username="alice2")
+        async with pair.b.services.db.read() as session:
+            assert await session.scalar(select(Agent).where(Agent.username == "alice2")) is None
+        assert await balances(pair.b) == before
+
+
+def test_the_command_line_exports_and_imports(
+    tmp_path: Path, database_url: str, third_database: str
+) -> None:
+    other = third_database
+    env = {"OCE_DATABASE_URL": database_url, "OCE_BASE_URL": "https://old.example"}
+    oce("agent", "create", "alice", "--name", "Alice", env=env)
+    exported_run = oce("export", "alice", env=env)
+    assert exported_run.stdout.startswith('{"@context"')
+    assert "exported" in exported_run.stderr
+    path = tmp_path / "alice.jsonld"
+    path.write_text(exported_run.stdout)
+    new_env = {"OCE_DATABASE_URL": other, "OCE_BASE_URL": "https://new.example"}
+    imported = oce("import", str(path), env=new_env)
+    assert imported.stdout.strip() == "https://new.example/agents/alice"
+    assert "also known as https://old.example/agents/alice" in imported.stderr
+    again = oce("import", str(path), env=new_env, check=False)
+    assert again.returncode == 1
+    assert again.stderr.strip() == "oce: error: an agent named 'alice' already exists"
+    missing = oce("export", "nobody", env=env, check=False)
+    assert missing.stderr.strip() == "oce: error: no agent named 'nobody' on this instance"
