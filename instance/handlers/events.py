@@ -14,6 +14,7 @@ from instance.handlers.commitments import agent_of
 from instance.inbox.processing import Context, Refused, handles
 from instance.ledger.fulfilment import EventPlan, accept_claimed, apply_event, plan_event
 from instance.ledger.specs import ensure_specification
+from instance.negotiation import dumps
 from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.outbox.publish import answer, now_iso, publish
 from instance.outbox.vfdocs import client_document, typed
@@ -105,7 +106,7 @@ async def post_event(sub: Submission) -> Posted:
         ):
             if value is not None and (key != "toResourceInventoriedAs" or svc.urls.is_local(value)):
                 recorded[key] = value
-        row.body = json.dumps(recorded, ensure_ascii=False, separators=(",", ":"))
+        row.body = dumps(recorded)
         sub.activity["object"] = recorded
         if row.receiver != actor:
             sub.activity["to"] = [row.receiver]
