@@ -24,6 +24,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from vocab.errors import InvalidObject, QuantityError, UnitMismatch
+from vocab.namespaces import OM2
 from vocab.units import normalize_unit
 
 __all__ = ["MAX_DIGITS", "MAX_PLACES", "Measure", "canonical_decimal", "parse_decimal"]
@@ -35,6 +36,18 @@ MAX_PLACES = 12
 _DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,6})?")
 # Wide enough that no bounded value is ever rounded by arithmetic on two of them.
 _EXACT = Context(prec=80)
+
+
+#: How a quantity's type may be written (canonical, OM2 compact and full).
+MEASURE_TYPES = frozenset({"Measure", "om2:Measure", "om:Measure", OM2 + "Measure"})
+
+
+def bare_measure(node: dict[str, Any]) -> dict[str, Any]:
+    """A quantity as oce writes it: Bonfire's ``id`` and ``type: om2:Measure`` on
+    each measure say nothing more, and are left out of the canonical form."""
+    if "hasNumericalValue" not in node or node.get("type", "Measure") not in MEASURE_TYPES:
+        return node
+    return {key: value for key, value in node.items() if key not in ("id", "type")}
 
 
 def parse_decimal(value: str | int | Decimal, field: str) -> Decimal:
@@ -125,10 +138,11 @@ class Measure:
                 raise InvalidObject(f"{field}/{key}", "missing")
             if isinstance(obj[key], list):
                 raise InvalidObject(f"{field}/{key}", "must have exactly one value")
-        unknown = set(obj) - {"hasUnit", "hasNumericalValue", "type"}
+        # Bonfire gives each measure an id of its own and the type om2:Measure.
+        unknown = set(obj) - {"hasUnit", "hasNumericalValue", "type", "id"}
         if unknown:
             raise InvalidObject(f"{field}/{sorted(unknown)[0]}", "not a property of a quantity")
-        if "type" in obj and obj["type"] != "Measure":
+        if "type" in obj and obj["type"] not in MEASURE_TYPES:
             raise InvalidObject(f"{field}/type", "a quantity's type can only be Measure")
         unit = normalize_unit(obj["hasUnit"], f"{field}/hasUnit")
         return cls(parse_decimal(obj["hasNumericalValue"], f"{field}/hasNumericalValue"), unit)
