@@ -160,13 +160,15 @@ async def on_event(ctx: Context) -> None:
                 await answer(session, ctx.svc.urls, receiver, "Accept", event.id, ctx.actor)
                 await _confirm_if_finished(session, ctx.svc, plan)
     except Problem as refusal:
-        await _reject_event(ctx, event, refusal.detail)
-        raise
+        answered = await _reject_event(ctx, event, refusal.detail)
+        raise Refused(refusal.detail, answered=answered) from None
 
 
-async def _reject_event(ctx: Context, event: EconomicEvent, reason: str) -> None:
+async def _reject_event(ctx: Context, event: EconomicEvent, reason: str) -> bool:
     """Tell the sender why its event did not count (in a transaction of its own). The
-    answer comes from the local agent the event names: its receiver, else its provider."""
+    answer comes from the local agent the event names: its receiver, else its provider.
+    False when no local agent is named (the processor then answers the activity)."""
+    answered = False
     async with ctx.svc.db.write() as session:
         for named in (event.receiver, event.provider):
             agent = await agent_of(session, ctx.svc.urls, named or "")
@@ -174,8 +176,10 @@ async def _reject_event(ctx: Context, event: EconomicEvent, reason: str) -> None
                 await answer(
                     session, ctx.svc.urls, agent, "Reject", event.id, ctx.actor, content=reason
                 )
+                answered = True
                 break
     ctx.svc.wake()
+    return answered
 
 
 @outbox_handler("Accept", "EconomicEvent")

@@ -11,9 +11,9 @@ carries a ValueFlows type anywhere; and :data:`PLAIN_READABLE` lists the only
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from vocab import jsontext
 from vocab.errors import ContextError
 from vocab.namespaces import vf_local_name
 from vocab.reader import normalize
@@ -55,7 +55,7 @@ def read_activity(body: bytes) -> tuple[dict[str, Any], bool]:
     long as it carries no ValueFlows type: its social activities must work, while its
     ValueFlows objects stay refused. Raises VocabError for what cannot be read at all.
     """
-    raw = json.loads(body)
+    raw = jsontext.loads(body)  # numbers exact, as the inbox checked them
     try:
         return normalize(raw), False
     except ContextError:
