@@ -18,7 +18,7 @@ from instance.ledger.resources import MUTUAL_CREDIT
 from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.outbox.vfdocs import client_document, typed
 from instance.problems import Problem
-from instance.store.models import Agent, ResourceSpecification
+from instance.store.models import Agent, ResourceSpecification, utcnow
 from instance.store.models import Commitment as CommitmentRow
 from instance.urls import Urls
 from vocab import Commitment, to_json
@@ -216,3 +216,23 @@ async def on_accept_commitment(ctx: Context) -> None:
 @handles("Reject", "Commitment")
 async def on_reject_commitment(ctx: Context) -> None:
     await _answer_commitment(ctx, "rejected")
+
+
+@handles("Update", "Commitment")
+async def on_update_commitment(ctx: Context) -> None:
+    """FEP-c5a1: the author of a to-do marks it ``finished`` (no work will be done, or
+    no more will be recorded). That is the one change a peer's Update makes."""
+    commitment = typed(object_of(ctx.activity), Commitment, "object")
+    if not commitment.finished:
+        raise Refused("an Update of a commitment only marks it finished (FEP-c5a1)")
+    async with ctx.apply() as session:
+        row = await session.scalar(
+            select(CommitmentRow).where(CommitmentRow.uri == commitment.id).with_for_update()
+        )
+        if row is None or row.creator != ctx.actor or row.agreement_id is not None:
+            raise Refused("only the author of a to-do outside any agreement marks it finished")
+        if row.state == "finished":
+            return
+        if row.state not in ("proposed", "accepted"):
+            raise Refused(f"the commitment is {row.state}: it cannot be finished")
+        row.state, row.finished_at = "finished", utcnow()

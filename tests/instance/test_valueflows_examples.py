@@ -105,7 +105,10 @@ class World:
         assert await self.send(document, to, signer=signer) == 202
         state, error = await self.state(document["id"])
         assert state == "failed"
-        rejects = [r for r in self.peer.activities("Reject") if r["object"] == document["id"]]
+        # The activity is rejected, or (FEP-3264's answer to an event) its object.
+        target = document["object"]
+        refused = {document["id"], target["id"] if isinstance(target, dict) else target}
+        rejects = [r for r in self.peer.activities("Reject") if r["object"] in refused]
         assert len(rejects) == 1, f"no Reject of {document['id']} reached the sender"
         assert rejects[0]["actor"] == agent(to)
         assert rejects[0]["content"] == error
@@ -342,6 +345,10 @@ async def test_fepc5a1_todo_from_a_peer_is_read_as_work(world: World) -> None:
     )
     update["to"] = agent("bob")  # the FEP addresses it to alice herself
     await world.read(update, "bob")
+    async with world.a.services.db.read() as session:
+        row = await session.scalar(select(Commitment))
+        assert row is not None
+        assert (row.state, row.fulfilled) == ("finished", Decimal(0))
 
 
 async def test_fepc5a1_todo_answers_and_event_from_a_peer_are_read(world: World) -> None:
@@ -443,3 +450,29 @@ async def test_bonfire_nested_proposal_is_refused_with_a_reason(world: World) ->
     assert "purpose" in reason
     async with world.a.services.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Proposal)) == 0
+
+
+# Refused after 202 -----------------------------------------------------------------
+
+
+async def test_an_event_for_an_unknown_todo_is_refused_and_the_reject_not_answered(
+    world: World,
+) -> None:
+    """FEP-c5a1's event for a to-do this instance never saw: refused, its sender told
+    which; the sender's Reject of that Reject is shown, and not answered again."""
+    alice = {"https://project.example/actors/alice": agent("alice")}
+    event = example("fepc5a1-create-event.json", alice)
+    reason = await world.refused(event, "alice")
+    assert TODO.replace("https://project.example", PEER) in reason
+    (reject,) = world.peer.activities("Reject")
+    answer = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{PEER}/users/bob/rejects/1",
+        "type": "Reject",
+        "actor": f"{PEER}/users/bob",
+        "object": reject["id"],
+        "to": agent("alice"),
+    }
+    assert await world.send(answer, "alice", signer="bob") == 202
+    assert await world.state(answer["id"]) == ("done", None)  # shown to alice
+    assert len(world.peer.activities("Reject")) == 1
