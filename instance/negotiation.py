@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
+from decimal import Decimal
 from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from vocab import jsontext
 
 __all__ = ["AS_JSON", "LD_JSON", "activity_response", "dumps", "negotiate"]
 
@@ -61,8 +63,25 @@ def negotiate(request: Request) -> Representation:
 
 
 def dumps(document: Any) -> str:
-    """The one JSON encoding we send and store: compact, UTF-8, no NaN."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """The one JSON encoding we send and store: compact, UTF-8, no NaN.
+
+    Numbers stay exact: a peer's ``Decimal`` (a Place's latitude, read by
+    :func:`vocab.jsontext.loads`) is written as sent, and a ``float`` from a body we
+    stored and parsed again is written by its shortest repr.
+    """
+    return jsontext.dumps(_exact(document))
+
+
+def _exact(value: Any) -> Any:
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{value} is not a number JSON allows")
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {key: _exact(child) for key, child in value.items()}
+    if isinstance(value, list | tuple):
+        return [_exact(child) for child in value]
+    return value
 
 
 def activity_response(

@@ -17,9 +17,9 @@ from typing import Any
 from vocab.actions import get_action
 from vocab.errors import ContextError, InvalidObject, VocabError
 from vocab.namespaces import PUBLIC, XSD, vf_local_name
-from vocab.quantity import canonical_decimal, parse_decimal
+from vocab.quantity import bare_measure, canonical_decimal, parse_decimal
 from vocab.terms import LANGUAGE_MAPS, VALUE_KINDS, canonical_name, canonical_type, vocab_valued
-from vocab.units import normalize_unit
+from vocab.units import normalize_unit, unit_from_object
 
 __all__ = ["compact"]
 
@@ -47,6 +47,9 @@ def _node(node: dict[str, Any]) -> dict[str, Any]:
         if prop == "@id":
             result["id"] = values
         elif prop == "@type":
+            if not all(isinstance(t, str) for t in values):
+                # pyld keeps a null type (``"@type": null`` beside ``type``) as None.
+                raise ContextError("/type", "every type is a string")
             names = [canonical_type(t) for t in values]
             result["type"] = names[0] if len(names) == 1 else names
         elif prop == "@index":
@@ -106,7 +109,10 @@ def _value(name: str, value: dict[str, Any], vocab: bool) -> tuple[str, Any]:
     if "@graph" in value:
         nodes = [_node(n) for n in value["@graph"]]
         return name, nodes[0] if len(nodes) == 1 else nodes
-    return name, _node(value)
+    if VALUE_KINDS.get(name) == "unit":
+        # A unit written as an object (Bonfire's om2:Unit): its OM2 id.
+        return name, unit_from_object(_node(value), "")
+    return name, bare_measure(_node(value))
 
 
 def _canonical(name: str, value: Any, *, reference: bool, vocab: bool) -> Any:

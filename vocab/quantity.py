@@ -29,6 +29,7 @@ from decimal import Clamped, Context, Decimal, DivisionByZero, InvalidOperation,
 from typing import Any
 
 from vocab.errors import InvalidObject, QuantityError, UnitMismatch
+from vocab.namespaces import OM2
 from vocab.units import normalize_unit
 
 __all__ = [
@@ -53,6 +54,18 @@ EXACT = Context(
     traps=[InvalidOperation, DivisionByZero, Overflow, Underflow, Clamped],
 )
 _EXACT = EXACT
+
+
+#: How a quantity's type may be written (canonical, OM2 compact and full).
+MEASURE_TYPES = frozenset({"Measure", "om2:Measure", "om:Measure", OM2 + "Measure"})
+
+
+def bare_measure(node: dict[str, Any]) -> dict[str, Any]:
+    """A quantity as oce writes it: Bonfire's ``id`` and ``type: om2:Measure`` on
+    each measure say nothing more, and are left out of the canonical form."""
+    if "hasNumericalValue" not in node or node.get("type", "Measure") not in MEASURE_TYPES:
+        return node
+    return {key: value for key, value in node.items() if key not in ("id", "type")}
 
 
 def parse_decimal(value: str | int | Decimal, field: str) -> Decimal:
@@ -150,10 +163,11 @@ class Measure:
                 raise InvalidObject(f"{field}/{key}", "missing")
             if isinstance(obj[key], list):
                 raise InvalidObject(f"{field}/{key}", "must have exactly one value")
-        unknown = set(obj) - {"hasUnit", "hasNumericalValue", "type"}
+        # Bonfire gives each measure an id of its own and the type om2:Measure.
+        unknown = set(obj) - {"hasUnit", "hasNumericalValue", "type", "id"}
         if unknown:
             raise InvalidObject(f"{field}/{sorted(unknown)[0]}", "not a property of a quantity")
-        if "type" in obj and obj["type"] != "Measure":
+        if "type" in obj and obj["type"] not in MEASURE_TYPES:
             raise InvalidObject(f"{field}/type", "a quantity's type can only be Measure")
         unit = normalize_unit(obj["hasUnit"], f"{field}/hasUnit")
         return cls(parse_decimal(obj["hasNumericalValue"], f"{field}/hasNumericalValue"), unit)

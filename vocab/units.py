@@ -5,18 +5,32 @@ reference file unchanged) and is read on first use, not at import. A unit travel
 its OM2 id (``"kilogram"``); reading also accepts the ``om2:`` compact form and the
 full OM2 IRI, in either http or https, and turns them into the id.
 
-One alias exists because a specification example needs it: FEP-3264 writes
-``"pound"``, which is not an OM2 id; it is read as ``poundAvoirdupois`` (the mass
-pound of trade). Nothing else is guessed.
+Other ValueFlows software writes units in other ways, and reading accepts those that
+name one unit without doubt (writing always uses the id):
+
+* an OM2 symbol (``kg``, ``km``, ``h``); where the list gives a symbol to several
+  units, the one whose id has no qualifier wins (``h`` is ``hour``, not
+  ``hour-HourAngle``; ``m`` is ``metre``); a symbol still ambiguous is refused;
+* a unit's English label, where only one unit has it (``"fathom (US survey)"``);
+* a few common abbreviations that are not OM2 symbols: ``hr``/``hrs`` (FEP-d767's
+  example), ``s``/``sec``, ``lb``/``lbs``, and ``pound`` (FEP-3264's example), the
+  pounds meaning the mass pound of trade, ``poundAvoirdupois``;
+* a unit object (Bonfire sends ``{"id", "label", "symbol", "type": "om2:Unit"}``):
+  its OM2 id if its id is one, else its symbol, else its label
+  (:func:`unit_from_object`).
+
+Nothing else is guessed: an unknown spelling is refused with the unit named.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from vocab.errors import UnitError
 from vocab.namespaces import OM2
@@ -27,13 +41,24 @@ __all__ = [
     "all_units",
     "is_unit",
     "normalize_unit",
+    "unit_from_object",
     "unit_info",
     "unit_iri",
     "unit_label",
 ]
 
 _OM2_PREFIXES = (OM2, "https://www.ontology-of-units-of-measure.org/resource/om-2/", "om2:", "om:")
-_ALIASES = {"pound": "poundAvoirdupois"}
+_ALIASES = {
+    "pound": "poundAvoirdupois",
+    "lb": "poundAvoirdupois",
+    "lbs": "poundAvoirdupois",
+    "hr": "hour",
+    "hrs": "hour",
+    "s": "second-Time",
+    "sec": "second-Time",
+}
+#: Keys of a unit object, in the order they are tried.
+_UNIT_OBJECT_KEYS = ("id", "symbol", "hasSymbol", "label", "prefLabel", "name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +83,27 @@ def _table() -> dict[str, UnitInfo]:
     return table
 
 
+@cache
+def _other_spellings() -> dict[str, str]:
+    """Unambiguous symbols and labels, each to its unit id."""
+    by_symbol: dict[str, set[str]] = {}
+    by_label: dict[str, set[str]] = {}
+    for info in _table().values():
+        if info.symbol:
+            by_symbol.setdefault(info.symbol, set()).add(info.id)
+        by_label.setdefault(info.label, set()).add(info.id)
+    found: dict[str, str] = {}
+    for label, ids in by_label.items():
+        if len(ids) == 1:
+            found[label] = next(iter(ids))
+    for symbol, ids in by_symbol.items():
+        plain = {unit_id for unit_id in ids if "-" not in unit_id}
+        chosen = ids if len(ids) == 1 else plain
+        if len(chosen) == 1:
+            found[symbol] = next(iter(chosen))  # a symbol wins over a label
+    return found
+
+
 def _strip(value: str) -> str:
     for prefix in _OM2_PREFIXES:
         if value.startswith(prefix):
@@ -79,7 +125,27 @@ def normalize_unit(value: str, field: str = "hasUnit") -> str:
     unit_id = _ALIASES.get(unit_id, unit_id)
     if unit_id in table:
         return unit_id
-    raise UnitError(field, f"unknown unit {value!r}: not an OM2 unit id")
+    spelled = _other_spellings().get(unit_id)
+    if spelled is not None:
+        return spelled
+    raise UnitError(field, f"unknown unit {value!r}: not an OM2 unit id, symbol or label")
+
+
+def unit_from_object(unit: Mapping[str, Any], field: str = "hasUnit") -> str:
+    """The OM2 id of a unit written as an object (an ``om2:Unit`` with ``id``,
+    ``symbol``, ``label``): its id when that is an OM2 unit, else its symbol, else its
+    label. Raises :class:`~vocab.errors.UnitError` when none of them names a unit."""
+    tried: list[str] = []
+    for key in _UNIT_OBJECT_KEYS:
+        value = unit.get(key)
+        if isinstance(value, dict):  # a language map of labels
+            value = next(iter(value.values()), None)
+        if isinstance(value, str):
+            if is_unit(value):
+                return normalize_unit(value, field)
+            tried.append(f"{key} {value!r}")
+    named = ", ".join(tried) if tried else "no id, symbol or label"
+    raise UnitError(field, f"the unit object names no OM2 unit ({named})")
 
 
 def is_unit(value: object) -> bool:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import OriginError, check_same_origin
-from instance.activities import PUBLIC, id_of, object_of
+from instance.activities import PUBLIC, addressees, id_of, object_of
 from instance.agents import get_agent
 from instance.inbox.processing import Context, Refused, handles
 from instance.ledger.fulfilment import record_direct_commitment
@@ -79,6 +83,31 @@ def _counterparty(commitment: CommitmentRow | Commitment, creator: str) -> str:
     return other
 
 
+def as_todo(commitment: Commitment, activity: Mapping[str, Any]) -> Commitment:
+    """A FEP-c5a1 to-do read as the commitment it is.
+
+    FEP-c5a1 writes a to-do as a ``Commitment`` without ``action``: it is work. Its
+    ``provider`` defaults to the actor it is sent to, its ``receiver`` to its author.
+    A commitment that states an action, or counts a resource, is left as it is.
+    """
+    if commitment.action is not None or commitment.resource_quantity is not None:
+        return commitment
+    target = object_of(activity)
+    audience = [
+        address
+        for source in (target if isinstance(target, dict) else {}, activity)
+        for address in addressees(source)
+        if address != PUBLIC
+    ]
+    addressee = audience[0] if len(set(audience)) == 1 else None
+    return replace(
+        commitment,
+        action="work",
+        provider=commitment.provider or addressee,
+        receiver=commitment.receiver or commitment.attributed_to,
+    )
+
+
 @outbox_handler("Create", "Commitment")
 async def post_commitment(sub: Submission) -> Posted:
     activity = await client_document(sub)
@@ -86,7 +115,7 @@ async def post_commitment(sub: Submission) -> Posted:
     if not isinstance(document, dict):
         raise Problem(400, "Create needs the Commitment itself", field="object")
     document.update(id=sub.svc.urls.new_object("commitments"), attributedTo=sub.actor)
-    commitment = typed(document, Commitment, "object")
+    commitment = as_todo(typed(document, Commitment, "object"), activity)
     if commitment.action is None:
         raise Problem(400, "a commitment states its action", field="object.action")
     if sub.actor not in (commitment.provider, commitment.receiver):
@@ -109,7 +138,7 @@ async def post_commitment(sub: Submission) -> Posted:
 
 @handles("Create", "Commitment")
 async def on_commitment(ctx: Context) -> None:
-    commitment = typed(object_of(ctx.activity), Commitment, "object")
+    commitment = as_todo(typed(object_of(ctx.activity), Commitment, "object"), ctx.activity)
     async with ctx.apply() as session:
         existing = await session.scalar(
             select(CommitmentRow.id).where(CommitmentRow.uri == commitment.id)

@@ -18,6 +18,7 @@ from instance.inbox.processing import Context, Refused, handles
 from instance.ledger.fulfilment import EventPlan, accept_claimed, apply_event, plan_event
 from instance.ledger.reversal import revert_declined
 from instance.ledger.specs import ensure_specification
+from instance.negotiation import dumps
 from instance.outbox.c2s import Posted, Submission, outbox_handler, prefetch_addressees
 from instance.outbox.publish import answer, now_iso, publish
 from instance.outbox.vfdocs import client_document, typed
@@ -112,7 +113,7 @@ async def post_event(sub: Submission) -> Posted:
         ):
             if value is not None and (key != "toResourceInventoriedAs" or svc.urls.is_local(value)):
                 recorded[key] = value
-        row.body = json.dumps(recorded, ensure_ascii=False, separators=(",", ":"))
+        row.body = dumps(recorded)
         sub.activity["object"] = recorded
         if row.receiver != actor:
             sub.activity["to"] = [row.receiver]
@@ -170,13 +171,15 @@ async def on_event(ctx: Context) -> None:
                 await answer(session, ctx.svc.urls, receiver, "Accept", event.id, ctx.actor)
                 await _confirm_if_finished(session, ctx.svc, plan)
     except Problem as refusal:
-        await _reject_event(ctx, event, refusal.detail)
-        raise
+        answered = await _reject_event(ctx, event, refusal.detail)
+        raise Refused(refusal.detail, answered=answered) from None
 
 
-async def _reject_event(ctx: Context, event: EconomicEvent, reason: str) -> None:
+async def _reject_event(ctx: Context, event: EconomicEvent, reason: str) -> bool:
     """Tell the sender why its event did not count (in a transaction of its own). The
-    answer comes from the local agent the event names: its receiver, else its provider."""
+    answer comes from the local agent the event names: its receiver, else its provider.
+    False when no local agent is named (the processor then answers the activity)."""
+    answered = False
     async with ctx.svc.db.write() as session:
         for named in (event.receiver, event.provider):
             agent = await agent_of(session, ctx.svc.urls, named or "")
@@ -184,8 +187,10 @@ async def _reject_event(ctx: Context, event: EconomicEvent, reason: str) -> None
                 await answer(
                     session, ctx.svc.urls, agent, "Reject", event.id, ctx.actor, content=reason
                 )
+                answered = True
                 break
     ctx.svc.wake()
+    return answered
 
 
 @outbox_handler("Accept", "EconomicEvent")

@@ -8,6 +8,7 @@ docs/mastodon.md).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from decimal import Decimal
@@ -226,7 +227,7 @@ def _with_available(
     document: dict[str, Any], intents: Sequence[IntentRow], changed: dict[str, Decimal]
 ) -> dict[str, Any]:
     """``document`` with each intent's current (or newly set) availableQuantity."""
-    live: dict[str, Any] = json.loads(json.dumps(document))
+    live: dict[str, Any] = copy.deepcopy(document)
     rows = {intent.uri: intent for intent in intents}
     for key in ("publishes", "reciprocal"):
         value = live.get(key)

@@ -1,15 +1,17 @@
 """Processing stored inbound activities: a registry of handlers and the worker step.
 
-Each stored :class:`~instance.store.models.InboxItem` is processed once. Its handler is found
-by ``(activity type, object type)`` (then ``(activity type, None)``); unknown activities
-are logged and ignored, never an error. A handler may first do network work (fetch an
-actor) and then applies its effects in :meth:`Context.apply`, the one transaction that
-also marks the item done, so a crash either loses the whole effect (and the item is
-processed again) or none of it.
+Each stored :class:`~instance.store.models.InboxItem` is processed once. Its handler is
+found by ``(activity type, object type)`` (then ``(activity type, None)``); activities
+no handler knows are filed into their recipients' inboxes and otherwise ignored. A
+handler may first do network work (fetch an actor) and then applies its effects in
+:meth:`Context.apply`, the one transaction that also marks the item done, so a crash
+either loses the whole effect (and the item is processed again) or none of it.
 
 A handler raises :class:`Later` when the activity refers to something we do not know
 yet (it is retried for a bounded time) and :class:`Refused` when it must not take
-effect (recorded on the item, with the reason).
+effect (recorded on the item, with the reason). Whatever is refused, an activity that
+cannot be read or waited too long included, is answered with a ``Reject`` to its
+sender saying why (:mod:`instance.inbox.refusals`).
 
 Items are claimed with a lease (:mod:`instance.store.queue`), so several worker processes
 share them. Should two ever hold one item (a lease lapsed while its worker was stalled),
@@ -37,6 +39,7 @@ from federation import CRYPTOSUITE, OriginError, ProofError
 from instance.activities import PUBLIC, addressees, first_type, id_of, is_public, object_of
 from instance.inbox.origins import check_normalized
 from instance.inbox.reading import PLAIN_READABLE, read_activity
+from instance.inbox.refusals import answer_refusal, sender_known
 from instance.ledger.integrity import verify_peer_object
 from instance.negotiation import dumps
 from instance.outbox.delivery import resume_host
@@ -84,7 +87,12 @@ class Later(Exception):
 
 
 class Refused(Exception):
-    """The activity must not take effect; ``str()`` says why."""
+    """The activity must not take effect; ``str()`` says why. ``answered``: the handler
+    already told the sender (else the processor sends a ``Reject`` with the reason)."""
+
+    def __init__(self, reason: str, *, answered: bool = False) -> None:
+        super().__init__(reason)
+        self.answered = answered
 
 
 @dataclass
@@ -308,8 +316,7 @@ async def _process(svc: Services, item: InboxItem) -> None:
     try:
         activity, plain = await read_activity(item.body)
     except VocabError as exc:
-        async with svc.db.write() as session:
-            await _mark(session, item.id, "failed", f"cannot read it: {exc}")
+        await _fail(svc, item, json.loads(item.body), f"cannot read it: {exc}")
         return
     if item.verified_by != "local":
         try:
@@ -320,20 +327,18 @@ async def _process(svc: Services, item: InboxItem) -> None:
                 await _mark(session, item.id, "failed", f"origin check failed: {exc}")
             return
     if plain and (key := await dispatch_key(svc, activity)) not in PLAIN_READABLE:
-        async with svc.db.write() as session:
-            await _mark(
-                session,
-                item.id,
-                "failed",
-                f"cannot read its JSON-LD context, and {key[0]} of {key[1] or 'a reference'} "
-                "is not read from plain JSON",
-            )
+        await _fail(
+            svc,
+            item,
+            activity,
+            f"cannot read its JSON-LD context, and {key[0]} of {key[1] or 'a reference'} "
+            "is not read from plain JSON",
+        )
         return
     try:
         verified_by = await _with_proofs(svc, item)
     except ProofError as exc:
-        async with svc.db.write() as session:
-            await _mark(session, item.id, "failed", f"integrity proof refused: {exc.reason}")
+        await _fail(svc, item, activity, f"integrity proof refused: {exc.reason}")
         return
     context = Context(svc, item.id, activity, item.signer, verified_by, item.recipient_agent_id)
     if item.verified_by != "local":
@@ -349,23 +354,22 @@ async def _process(svc: Services, item: InboxItem) -> None:
         else:
             await handler(context)
     except Later as exc:
+        if utcnow() - item.received_at > WAIT_LIMIT:
+            await _fail(svc, item, activity, f"gave up waiting: {exc}")
+            return
+        delay = timedelta(seconds=min(2 ** (item.attempts + 1), 300))
         async with svc.db.write() as session:
-            waited = utcnow() - item.received_at
-            if waited > WAIT_LIMIT:
-                await _mark(session, item.id, "failed", f"gave up waiting: {exc}")
-            else:
-                delay = timedelta(seconds=min(2 ** (item.attempts + 1), 300))
-                await session.execute(
-                    update(InboxItem)
-                    .where(InboxItem.id == item.id, InboxItem.state == "pending")
-                    .values(next_attempt_at=utcnow() + delay, lease_until=None, error=str(exc))
-                )
+            await session.execute(
+                update(InboxItem)
+                .where(InboxItem.id == item.id, InboxItem.state == "pending")
+                .values(next_attempt_at=utcnow() + delay, lease_until=None, error=str(exc))
+            )
         return
     except (Refused, Problem) as exc:
         reason = exc.detail if isinstance(exc, Problem) else str(exc)
         log.info("refused %s from %s: %s", item.activity_uri, item.signer, reason)
-        async with svc.db.write() as session:
-            await _mark(session, item.id, "failed", reason)
+        answered = isinstance(exc, Refused) and exc.answered
+        await _fail(svc, item, activity, reason, answered=answered)
         return
     if not context.applied:
         try:
@@ -374,6 +378,26 @@ async def _process(svc: Services, item: InboxItem) -> None:
         except Refused as exc:
             async with svc.db.write() as session:
                 await _mark(session, item.id, "failed", str(exc))
+
+
+async def _fail(
+    svc: Services, item: InboxItem, activity: Any, reason: str, *, answered: bool = False
+) -> None:
+    """Mark the item failed with ``reason`` and, in the same transaction, send the
+    sender a ``Reject`` saying so (unless it was answered already)."""
+    if not answered and item.verified_by != "local":
+        await sender_known(svc, item.signer)
+    async with svc.db.write() as session:
+        if await _mark(session, item.id, "failed", reason) and not answered:
+            await answer_refusal(
+                session,
+                svc,
+                activity,
+                signer=item.signer,
+                recipient_agent_id=item.recipient_agent_id,
+                reason=reason,
+            )
+    svc.wake()
 
 
 async def process_due(

@@ -242,7 +242,13 @@ def _check_fulfils(
     if commitment.action != action:
         raise _refuse(422, f"{commitment.uri} is a {commitment.action}, not a {action}", "action")
     conforms = event.resource_conforms_to
-    if conforms is not None and commitment.resource_conforms_to not in (None, conforms):
+    # Work names a skill, not a resource kind: FEP-c5a1 lets the event's differ from
+    # its to-do's ("it does not have to match the commitment"). Resources stay exact.
+    if (
+        not commitment.effort
+        and conforms is not None
+        and commitment.resource_conforms_to not in (None, conforms)
+    ):
         raise _refuse(
             422,
             f"{commitment.uri} is for {commitment.resource_conforms_to}, not {conforms}",
@@ -320,7 +326,10 @@ async def _take_effect(session: AsyncSession, urls: Urls, plan: EventPlan, row: 
         measure = _measure(plan.event, commitment.effort)
         assert measure is not None
         commitment.fulfilled = EXACT.add(commitment.fulfilled, measure.value)
-        if commitment.fulfilled == commitment.quantity:
+        # FEP-3264/c5a1 put ``finished`` on the event that completes a commitment (VF
+        # 1.0 has it on the commitment only): it closes the commitment short of its
+        # quantity too.
+        if commitment.fulfilled == commitment.quantity or plan.event.finished:
             commitment.state, commitment.finished_at = "finished", utcnow()
         elif commitment.state == "finished":
             commitment.state, commitment.finished_at = "accepted", None

@@ -7,7 +7,19 @@ from typing import Any
 
 import pytest
 
-from vocab import PUBLIC, ContextError, Person, normalize, read
+from vocab import (
+    PUBLIC,
+    ContextError,
+    InvalidObject,
+    Person,
+    jsontext,
+    normalize,
+    parse_object,
+    read,
+    write,
+)
+
+from .conftest import FIXTURES
 
 AS = "https://www.w3.org/ns/activitystreams"
 SEC = "https://w3id.org/security/v1"
@@ -121,3 +133,31 @@ def test_key_terms_cannot_be_redefined(term: str) -> None:
     with pytest.raises(ContextError) as info:
         normalize(document)
     assert info.value.field == f"@context/{term}"
+
+
+def test_fep_d767_commitment_reads_its_legacy_terms_and_hr() -> None:
+    """FEP-d767's example, made JSON: legacy ``vf:`` namespace, ``om:Measure`` and
+    ``hr`` read as oce's own terms; its time offset ``-5:00`` is what is refused."""
+    text = (FIXTURES / "interop" / "fepd767-create-commitment.json").read_bytes()
+    normalized = normalize(jsontext.loads(text))
+    commitment = normalized["object"]
+    assert commitment["type"] == "Commitment"
+    assert commitment["action"] == "work"
+    assert commitment["effortQuantity"] == {"hasUnit": "hour", "hasNumericalValue": "10"}
+    assert commitment["provider"]["id"] == "https://project.example/actors/lynn"
+    with pytest.raises(InvalidObject, match="/due"):
+        parse_object(commitment)
+
+
+def test_bonfire_shapes_normalize_like_ours() -> None:
+    text = (FIXTURES / "interop" / "bonfire-spellings-proposal.json").read_bytes()
+    proposal = normalize(jsontext.loads(text))["object"]
+    assert proposal["context"] == []
+    assert proposal["publishes"]["action"] == "deliverService"
+    assert proposal["publishes"]["resourceQuantity"] == {
+        "hasUnit": "hour",
+        "hasNumericalValue": "1.5",
+    }
+    read_back = parse_object(proposal)
+    assert read_back.context is None
+    assert normalize(write(read_back, "https://a.test"))["publishes"] == proposal["publishes"]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from vocab.errors import InvalidObject, QuantityError, UnitError, UnitMismatch, VocabError
 from vocab.quantity import MAX_DIGITS, MAX_PLACES, Measure, canonical_decimal, parse_decimal
-from vocab.units import is_unit, normalize_unit, unit_iri, unit_label
+from vocab.units import is_unit, normalize_unit, unit_from_object, unit_iri, unit_label
 
 from .conftest import shared_reference
 
@@ -90,6 +90,48 @@ def test_units_accept_ids_prefixed_names_and_iris() -> None:
     assert normalize_unit(om2.replace("http:", "https:") + "hour") == "hour"
     assert unit_iri("one") == om2 + "one"
     assert normalize_unit("pound") == "poundAvoirdupois"
+
+
+@pytest.mark.parametrize(
+    ("written", "unit"),
+    [
+        ("kg", "kilogram"),  # OM2 symbols
+        ("km", "kilometre"),
+        ("h", "hour"),  # also hour-HourAngle's symbol: the unqualified unit wins
+        ("m", "metre"),  # also minute-HourAngle's
+        ("hr", "hour"),  # FEP-d767
+        ("hrs", "hour"),
+        ("s", "second-Time"),
+        ("lb", "poundAvoirdupois"),
+        ("fathom (US survey)", "fathom-USSurvey"),  # a label only one unit has
+    ],
+)
+def test_units_accept_symbols_abbreviations_and_labels(written: str, unit: str) -> None:
+    assert normalize_unit(written) == unit
+    assert Measure.parse({"hasUnit": written, "hasNumericalValue": "2"}, "q").unit == unit
+
+
+@pytest.mark.parametrize("written", ["a", "ft", "pt", "KG", "hours", "kilo"])
+def test_ambiguous_or_unknown_spellings_are_refused(written: str) -> None:
+    with pytest.raises(UnitError, match=repr(written)):
+        normalize_unit(written)
+
+
+def test_unit_objects_name_their_unit_by_id_symbol_or_label() -> None:
+    bonfire = {"id": "https://kawen.space/pub/objects/01FM", "label": "kilo", "symbol": "kg"}
+    assert unit_from_object(bonfire) == "kilogram"
+    assert unit_from_object({"id": "om2:hour", "symbol": "kg"}) == "hour"
+    assert unit_from_object({"label": "litre"}) == "litre"
+    with pytest.raises(UnitError, match="label 'kilo'"):
+        unit_from_object({"id": "https://kawen.space/u/1", "label": "kilo"})
+
+
+def test_a_measure_may_carry_its_own_id_and_om2_type() -> None:
+    measure = {"id": "https://k.example/m/1", "type": "om2:Measure"}
+    parsed = Measure.parse({**measure, "hasUnit": "kg", "hasNumericalValue": Decimal("0.1")}, "q")
+    assert parsed == Measure(Decimal("0.1"), "kilogram")
+    with pytest.raises(InvalidObject, match="Measure"):
+        Measure.parse({"type": "Note", "hasUnit": "kg", "hasNumericalValue": "1"}, "q")
 
 
 def test_unknown_unit_error_names_the_unit() -> None:

@@ -307,3 +307,11 @@ def test_refusals_do_not_depend_on_input_copying() -> None:
     before = copy.deepcopy(document)
     normalize(document)
     assert document == before
+
+
+def test_a_null_type_beside_the_type_is_refused_naming_it() -> None:
+    # Found by the reader's fuzz test: pyld keeps "@type": null as a None type.
+    document = {"@context": AS, "type": "Create", "@type": None}
+    with pytest.raises(ContextError) as refused:
+        normalize(document)
+    assert refused.value.field == "/type"

@@ -111,7 +111,8 @@ def read_fields(
     """Build ``cls`` from canonical JSON; errors carry pointers under ``path``."""
     values: dict[str, Any] = {}
     for name, spec in _props(cls):
-        if spec.wire in data:
+        # In JSON-LD an empty array is no value: Bonfire writes "context": [].
+        if spec.wire in data and (spec.codec.many or data[spec.wire] != []):
             values[name] = spec.codec.read(data[spec.wire], f"{path}/{spec.wire}")
         elif spec.required:
             raise InvalidObject(f"{path}/{spec.wire}", f"missing: a {cls.TYPE} needs it")
