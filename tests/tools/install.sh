@@ -1,15 +1,7 @@
 #!/bin/sh
 # Installs the external programs some tests drive. Each missing one is reported once;
 # the tests that need it then say plainly that they were skipped (CI requires them).
-cd "$(dirname "$0")/../.." || # axe-core for the Agent app's accessibility checks, pinned in tests/tools/axe.
-lock=tests/tools/axe/package-lock.json
-installed=tests/tools/axe/node_modules/.package-lock.json
-if command -v npm >/dev/null 2>&1 && { [ ! -f "$installed" ] || [ "$lock" -nt "$installed" ]; }; then
-  echo "installing axe-core (npm ci in tests/tools/axe)"
-  (cd tests/tools/axe && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) \
-    || echo "npm ci failed in tests/tools/axe: the Agent app's browser tests will be skipped"
-fi
-exit 0
+cd "$(dirname "$0")/../.." || exit 0
 
 as_root_apt() {
   [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
