@@ -13,18 +13,16 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance import __version__
 from instance.agents import create_agent, list_agents, require_agent
 from instance.app import start_services, stop_services
+from instance.commands.common import command_session, out, read_json_object
 from instance.commands.coop import add_commands, joining_option, set_joining
 from instance.logs import configure_logging
 from instance.moderation import block_domain, blocked_domains, unblock_domain
@@ -51,34 +49,18 @@ __all__ = ["main"]
 Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
 
 
-def _out(text: str) -> None:
-    print(text, flush=True)
-
-
-@asynccontextmanager
-async def _session(settings: Settings, *, write: bool) -> AsyncIterator[AsyncSession]:
-    """One transaction on the (migrated) database, for a command that needs no server."""
-    db = Database.from_url(settings.database_url, pool_size=2)
-    try:
-        await upgrade(db.engine)
-        async with db.write() if write else db.read() as session:
-            yield session
-    finally:
-        await db.dispose()
-
-
 async def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    _out(f"migrating {_redacted(settings.database_url)}")
-    async with _session(settings, write=False):
+    out(f"migrating {_redacted(settings.database_url)}")
+    async with command_session(settings, write=False):
         pass
-    _out("database is up to date")
+    out("database is up to date")
     return 0
 
 
 async def cmd_agent_create(settings: Settings, args: argparse.Namespace) -> int:
     if args.type != "organization" and args.joining is not None:
         raise Problem(400, "--joining is for organizations (--type organization)", field="joining")
-    async with _session(settings, write=True) as session:
+    async with command_session(settings, write=True) as session:
         agent = await create_agent(
             session,
             args.username,
@@ -89,7 +71,7 @@ async def cmd_agent_create(settings: Settings, args: argparse.Namespace) -> int:
         )
         if args.type == "organization":
             await set_joining(session, agent.username, args)
-    _out(Urls(settings.base_url).actor(agent.username))
+    out(Urls(settings.base_url).actor(agent.username))
     return 0
 
 
@@ -101,7 +83,7 @@ async def cmd_agent_password(settings: Settings, args: argparse.Namespace) -> in
         if getpass.getpass("again: ") != password:
             raise Problem(400, "the two passwords differ; nothing was changed", field="password")
     hashed = await hash_password(password)
-    async with _session(settings, write=True) as session:
+    async with command_session(settings, write=True) as session:
         agent = await require_agent(session, args.username)
         await set_password(session, agent, hashed)
     print(
@@ -112,11 +94,11 @@ async def cmd_agent_password(settings: Settings, args: argparse.Namespace) -> in
 
 
 async def cmd_agent_list(settings: Settings, _args: argparse.Namespace) -> int:
-    async with _session(settings, write=False) as session:
+    async with command_session(settings, write=False) as session:
         agents = await list_agents(session)
     urls = Urls(settings.base_url)
     for agent in agents:
-        _out(f"{agent.username}\t{agent.kind}\t{agent.name}\t{urls.actor(agent.username)}")
+        out(f"{agent.username}\t{agent.kind}\t{agent.name}\t{urls.actor(agent.username)}")
     if not agents:
         print("no agents yet: create one with `oce agent create USERNAME`", file=sys.stderr)
     return 0
@@ -125,7 +107,7 @@ async def cmd_agent_list(settings: Settings, _args: argparse.Namespace) -> int:
 async def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     scopes = args.scope or SCOPES
     lifetime = parse_lifetime(args.expires) if args.expires else None
-    async with _session(settings, write=True) as session:
+    async with command_session(settings, write=True) as session:
         agent = await require_agent(session, args.username)
         expires_at = utcnow() + lifetime if lifetime else None
         token = await create_token(
@@ -133,7 +115,7 @@ async def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
         )
     # Only the token on standard output (scripts take it from there); what it allows, on
     # standard error.
-    _out(token)
+    out(token)
     until = f"until {_when(expires_at)}" if expires_at else "until revoked"
     print(f"scope {' '.join(s for s in SCOPES if s in scopes)}, valid {until}", file=sys.stderr)
     return 0
@@ -144,16 +126,16 @@ def _when(moment: datetime | None, never: str = "never") -> str:
 
 
 async def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
-    async with _session(settings, write=False) as session:
+    async with command_session(settings, write=False) as session:
         agent = await require_agent(session, args.username)
         tokens = await list_tokens(session, agent)
     if not tokens:
         print(f"{agent.username} has no tokens: make one with `oce token create`", file=sys.stderr)
         return 0
     now = utcnow()
-    _out("id\tstate\tscope\tcreated\tlast used\texpires\tlabel")
+    out("id\tstate\tscope\tcreated\tlast used\texpires\tlabel")
     for row in tokens:
-        _out(
+        out(
             "\t".join(
                 (
                     str(row.id),
@@ -170,34 +152,34 @@ async def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    async with _session(settings, write=True) as session:
+    async with command_session(settings, write=True) as session:
         row = await revoke_token(session, args.id)
         owner = await session.get(Agent, row.agent_id)
     name = owner.username if owner else "?"
-    _out(f"revoked token {row.id} of {name}: every process refuses it from now on")
+    out(f"revoked token {row.id} of {name}: every process refuses it from now on")
     return 0
 
 
 async def cmd_domain_block(settings: Settings, args: argparse.Namespace) -> int:
-    async with _session(settings, write=True) as session:
+    async with command_session(settings, write=True) as session:
         name = await block_domain(session, args.domain)
-    _out(f"blocked {name}: its requests get 403 and nothing is delivered to it")
+    out(f"blocked {name}: its requests get 403 and nothing is delivered to it")
     return 0
 
 
 async def cmd_domain_unblock(settings: Settings, args: argparse.Namespace) -> int:
-    async with _session(settings, write=True) as session:
+    async with command_session(settings, write=True) as session:
         removed = await unblock_domain(session, args.domain)
     if not removed:
         raise Problem(404, f"{args.domain} was not blocked", field="domain")
-    _out(f"unblocked {args.domain}")
+    out(f"unblocked {args.domain}")
     return 0
 
 
 async def cmd_domain_list(settings: Settings, _args: argparse.Namespace) -> int:
-    async with _session(settings, write=False) as session:
+    async with command_session(settings, write=False) as session:
         for name in await blocked_domains(session):
-            _out(name)
+            out(name)
     return 0
 
 
@@ -212,7 +194,7 @@ async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
         raise
     workers = Workers(svc)
     workers.start()
-    _out(f"oce worker processing inbox and deliveries for {settings.base_url}")
+    out(f"oce worker processing inbox and deliveries for {settings.base_url}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -235,28 +217,22 @@ async def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
         report = await audit(svc, agent, args.agreement)
     finally:
         await stop_services(svc)
-    _out(f"agreement {report.agreement}, compared with {report.counterparty}'s instance")
-    _out(f"  digest here:  {report.digest_here}")
-    _out(f"  digest there: {report.digest_there}")
+    out(f"agreement {report.agreement}, compared with {report.counterparty}'s instance")
+    out(f"  digest here:  {report.digest_here}")
+    out(f"  digest there: {report.digest_there}")
     if report.same:
-        _out("both instances hold the same state of it")
+        out("both instances hold the same state of it")
         return 0
     for line in report.differences:
-        _out(f"  differs: {line}")
+        out(f"  differs: {line}")
     return 3
 
 
 async def cmd_proof_verify(settings: Settings, args: argparse.Namespace) -> int:
     from federation import ProofError
     from instance.ledger.integrity import proof_key_id, verify_anywhere
-    from vocab import JsonError, jsontext
 
-    try:
-        document = jsontext.loads(await asyncio.to_thread(Path(args.file).read_bytes))
-    except JsonError as exc:
-        raise Problem(400, f"{args.file} is not JSON oce reads: {exc}") from None
-    if not isinstance(document, dict):
-        raise Problem(400, f"{args.file} is not a JSON object")
+    document = await read_json_object(args.file)
     svc = await start_services(settings)
     try:
         async with svc.db.read() as session:
@@ -268,7 +244,7 @@ async def cmd_proof_verify(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await stop_services(svc)
     for where, proof in proofs:
-        _out(f"{where}: signed by {proof.verification_method} at {proof.created}: valid")
+        out(f"{where}: signed by {proof.verification_method} at {proof.created}: valid")
     return 0
 
 
@@ -279,16 +255,16 @@ def cmd_demo(_settings: Settings, args: argparse.Namespace) -> int:
         from instance.coopdemo import run_coop_demo
 
         try:
-            run_coop_demo(_out)
+            run_coop_demo(out)
         except DemoError as exc:
             raise Problem(500, str(exc)) from None
-        _out("\nThe demo ran to the end: every ledger shows the worked example's balances.")
+        out("\nThe demo ran to the end: every ledger shows the worked example's balances.")
         return 0
     try:
-        run_demo(_out)
+        run_demo(out)
     except DemoError as exc:
         raise Problem(500, str(exc)) from None
-    _out("\nThe demo ran to the end: both ledgers show the exchange as expected.")
+    out("\nThe demo ran to the end: both ledgers show the exchange as expected.")
     return 0
 
 
@@ -306,17 +282,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     os.environ["OCE_DATABASE_URL"] = settings.database_url
     moved, agents = asyncio.run(_prepare_database(settings, args.accept_new_base_url))
     listening = f"{settings.host}:{settings.port}"
-    _out(f"oce {__version__} serving {settings.base_url} (listening on {listening})")
-    _out(f"database: {_redacted(settings.database_url)}")
+    out(f"oce {__version__} serving {settings.base_url} (listening on {listening})")
+    out(f"database: {_redacted(settings.database_url)}")
     if moved:
-        _out(f"the database's base URL is now {settings.base_url} (confirmed)")
+        out(f"the database's base URL is now {settings.base_url} (confirmed)")
     if not agents:
         # Say it the way this was started (`.venv/bin/oce` after `make serve`).
         command = sys.argv[0] if os.path.basename(sys.argv[0]) == "oce" else "oce"
-        _out("no agent yet. In another terminal, create the first one and give it a password:")
-        _out(f"  {command} agent create alice --name 'Alice'")
-        _out(f"  {command} agent password alice")
-        _out(f"then sign in at {settings.base_url}/login")
+        out("no agent yet. In another terminal, create the first one and give it a password:")
+        out(f"  {command} agent create alice --name 'Alice'")
+        out(f"  {command} agent password alice")
+        out(f"then sign in at {settings.base_url}/login")
     uvicorn.run(
         "instance.asgi:app",
         factory=True,

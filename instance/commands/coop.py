@@ -4,16 +4,14 @@ the command line (:func:`add_commands` adds them to the ``oce`` parser)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.agents import require_agent
 from instance.app import start_services, stop_services
+from instance.commands.common import command_session, out, read_json_object
 from instance.coop.memberships import (
     JOINING_STYLES,
     ROLES,
@@ -25,26 +23,9 @@ from instance.coop.memberships import (
 )
 from instance.problems import Problem
 from instance.settings import Settings
-from instance.store.db import Database
-from instance.store.migrate import upgrade
 from instance.urls import Urls
 
 __all__ = ["add_commands", "joining_option", "set_joining"]
-
-
-def _out(text: str) -> None:
-    print(text, flush=True)
-
-
-@asynccontextmanager
-async def _session(settings: Settings, *, write: bool) -> AsyncIterator[AsyncSession]:
-    db = Database.from_url(settings.database_url, pool_size=2)
-    try:
-        await upgrade(db.engine)
-        async with db.write() if write else db.read() as session:
-            yield session
-    finally:
-        await db.dispose()
 
 
 def _actor(urls: Urls, name: str) -> str:
@@ -92,59 +73,52 @@ def joining_option(parser: argparse.ArgumentParser) -> None:
 
 
 async def cmd_org_set(settings: Settings, args: argparse.Namespace) -> int:
-    async with _session(settings, write=True) as session:
+    async with command_session(settings, write=True) as session:
         await set_joining(session, args.org, args)
-    _out(f"{args.org}: settings changed")
+    out(f"{args.org}: settings changed")
     return 0
 
 
 async def cmd_member_add(settings: Settings, args: argparse.Namespace) -> int:
     urls = Urls(settings.base_url)
-    async with _session(settings, write=True) as session:
+    async with command_session(settings, write=True) as session:
         org = await require_agent(session, args.org)
         row = await add_member(session, urls, org, _actor(urls, args.name), args.role or ())
-    _out(f"{row.member} is a member of {args.org}: {row.roles}")
+    out(f"{row.member} is a member of {args.org}: {row.roles}")
     return 0
 
 
 async def cmd_member_remove(settings: Settings, args: argparse.Namespace) -> int:
     urls = Urls(settings.base_url)
-    async with _session(settings, write=True) as session:
+    async with command_session(settings, write=True) as session:
         org = await require_agent(session, args.org)
         await remove_member(session, urls, org, _actor(urls, args.name))
-    _out(f"{args.name} is no longer a member of {args.org}")
+    out(f"{args.name} is no longer a member of {args.org}")
     return 0
 
 
 async def cmd_member_list(settings: Settings, args: argparse.Namespace) -> int:
     urls = Urls(settings.base_url)
-    async with _session(settings, write=False) as session:
+    async with command_session(settings, write=False) as session:
         org = require_organization(await require_agent(session, args.org))
         rows = await members(session, urls.actor(org.username))
     for row in rows:
-        _out(f"{row.member}\t{row.roles}")
+        out(f"{row.member}\t{row.roles}")
     if not rows:
         print(f"{args.org} has no members yet: `oce member add {args.org} NAME`", file=sys.stderr)
     return 0
 
 
 async def cmd_equation_create(settings: Settings, args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from instance.coop.defining import save_equation
-    from vocab import JsonError, jsontext
 
-    try:
-        document = jsontext.loads(await asyncio.to_thread(Path(args.file).read_bytes))
-    except JsonError as exc:
-        raise Problem(400, f"{args.file} is not JSON oce reads: {exc}") from None
-    if not isinstance(document, dict):
-        raise Problem(400, f"{args.file} is not a JSON object")
+    document = await read_json_object(args.file)
     urls = Urls(settings.base_url)
-    async with _session(settings, write=True) as session:
+    async with command_session(settings, write=True) as session:
         org = await require_agent(session, args.org)
         row = await save_equation(session, urls, org, document, replace=args.replace)
-    _out(f"{args.org}: value equation {row.name!r} saved ({row.uri})")
+    out(f"{args.org}: value equation {row.name!r} saved ({row.uri})")
     return 0
 
 
@@ -156,20 +130,20 @@ async def cmd_distribute(settings: Settings, args: argparse.Namespace) -> int:
         async with svc.db.read() as session:
             org = await require_agent(session, args.org)
             found = await preview(session, svc.urls, org, args.income, args.equation)
-        _out(f"{args.income}: {found.amount} {found.unit} by {args.equation!r}")
+        out(f"{args.income}: {found.amount} {found.unit} by {args.equation!r}")
         for part in [*found.sharing.parts, found.sharing.kept]:
-            _out(
+            out(
                 f"  {part.bucket}\t{part.recipient}\t{part.amount}\t(exact {float(part.exact):.6f})"
             )
         if args.dry_run:
-            _out("dry run: nothing paid")
+            out("dry run: nothing paid")
             return 0
         outcome = await distribute(svc, org, args.income, args.equation, by="oce distribute")
     finally:
         await stop_services(svc)
     for recipient, amount, event, state in outcome.payments:
-        _out(f"paid {amount} {found.unit} to {recipient} ({state}, {event})")
-    _out(f"distribution {outcome.uri}: {outcome.state}")
+        out(f"paid {amount} {found.unit} to {recipient} ({state}, {event})")
+    out(f"distribution {outcome.uri}: {outcome.state}")
     return 0
 
 

@@ -193,29 +193,44 @@ async def _reject_event(ctx: Context, event: EconomicEvent, reason: str) -> bool
     return answered
 
 
-@outbox_handler("Accept", "EconomicEvent")
-async def post_accept_event(sub: Submission) -> Posted:
+async def _held_event(sub: Submission) -> EventRow | None:
+    """The event an Accept or Reject from the outbox answers, addressed back to its
+    provider: one held for this agent's acceptance. None when the answer is instead a
+    validator's verdict on a contribution (coop's :func:`post_verdict`)."""
     uri = id_of(object_of(sub.activity))
     if await is_verdict(sub.svc, uri, sub.actor):
-        return await post_verdict(sub)  # a validator approves a contribution (coop)
+        return None
     async with sub.svc.db.read() as session:
         row = await session.scalar(select(EventRow).where(EventRow.uri == uri))
-    if (row is None or row.receiver != sub.actor) and sub.activity.get("context"):
-        return await post_verdict(sub)  # a verdict on a contribution to a remote organization
     if row is None or row.receiver != sub.actor:
+        if sub.activity.get("context"):
+            return None  # a verdict on a contribution to a remote organization
         raise Problem(404, f"{uri} is not an event received by this agent", field="object")
     if row.state != "claimed":
         raise Problem(409, f"{uri} is {row.state}, not waiting for acceptance", field="object")
     sub.activity["object"] = uri
     sub.activity["to"] = [row.provider]
-    svc = sub.svc
+    return row
+
+
+async def _still_held(session: AsyncSession, uri: str) -> EventRow:
+    """The held event, locked, checked again inside the transaction that answers it."""
+    found = await session.scalar(select(EventRow).where(EventRow.uri == uri).with_for_update())
+    assert found is not None
+    if found.state != "claimed":
+        raise Problem(409, f"{uri} is {found.state}", field="object")
+    return found
+
+
+@outbox_handler("Accept", "EconomicEvent")
+async def post_accept_event(sub: Submission) -> Posted:
+    held = await _held_event(sub)
+    if held is None:
+        return await post_verdict(sub)  # a validator approves a contribution (coop)
+    uri, svc = held.uri, sub.svc
 
     async def accept(session: AsyncSession) -> None:
-        found = await session.scalar(select(EventRow).where(EventRow.uri == uri).with_for_update())
-        assert found is not None
-        if found.state != "claimed":
-            raise Problem(409, f"{uri} is {found.state}", field="object")
-        await _accept_held(session, svc, found, sub.actor)
+        await _accept_held(session, svc, await _still_held(session, uri), sub.actor)
 
     return Posted(sub.activity, effects=accept)
 
@@ -224,27 +239,14 @@ async def post_accept_event(sub: Submission) -> Posted:
 async def post_decline_event(sub: Submission) -> Posted:
     """The receiver declines a peer's credit that waits for acceptance: it stays
     ``declined`` (events never change, nothing moves) and the provider is told."""
-    uri = id_of(object_of(sub.activity))
-    if await is_verdict(sub.svc, uri, sub.actor):
+    held = await _held_event(sub)
+    if held is None:
         return await post_verdict(sub)  # a validator rejects a contribution (coop)
-    async with sub.svc.db.read() as session:
-        row = await session.scalar(select(EventRow).where(EventRow.uri == uri))
-    if (row is None or row.receiver != sub.actor) and sub.activity.get("context"):
-        return await post_verdict(sub)  # a verdict on a contribution to a remote organization
-    if row is None or row.receiver != sub.actor:
-        raise Problem(404, f"{uri} is not an event received by this agent", field="object")
-    if row.state != "claimed":
-        raise Problem(409, f"{uri} is {row.state}, not waiting for acceptance", field="object")
-    sub.activity["object"] = uri
-    sub.activity["to"] = [row.provider]
+    uri = held.uri
     sub.activity.pop("cc", None)
 
     async def decline(session: AsyncSession) -> None:
-        found = await session.scalar(select(EventRow).where(EventRow.uri == uri).with_for_update())
-        assert found is not None
-        if found.state != "claimed":
-            raise Problem(409, f"{uri} is {found.state}", field="object")
-        found.state = "declined"
+        (await _still_held(session, uri)).state = "declined"
 
     return Posted(sub.activity, effects=decline)
 

@@ -7,34 +7,18 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from instance.commands.common import command_session
 from instance.portability.export import export_agent
 from instance.portability.importer import Imported, import_agent, read_export
 from instance.portability.ocp import OcpImported, import_ocp
 from instance.problems import Problem
 from instance.settings import Settings
-from instance.store.db import Database
-from instance.store.migrate import upgrade
 from instance.urls import Urls
 
 __all__ = ["add_commands"]
-
-
-@asynccontextmanager
-async def _session(settings: Settings, *, write: bool) -> AsyncIterator[AsyncSession]:
-    db = Database.from_url(settings.database_url, pool_size=2)
-    try:
-        await upgrade(db.engine)
-        async with db.write() if write else db.read() as session:
-            yield session
-    finally:
-        await db.dispose()
 
 
 class _Progress:
@@ -60,7 +44,7 @@ class _Progress:
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     progress = _Progress("exported")
-    async with _session(settings, write=False) as session:
+    async with command_session(settings, write=False) as session:
         counts = await export_agent(
             session,
             Urls(settings.base_url),
@@ -84,7 +68,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         head, records = read_export(source)
 
         async def run() -> Imported:
-            async with _session(settings, write=True) as session:
+            async with command_session(settings, write=True) as session:
                 return await import_agent(
                     session,
                     Urls(settings.base_url),
@@ -121,7 +105,7 @@ def cmd_import_ocp(settings: Settings, args: argparse.Namespace) -> int:
         units[name] = om2
 
     async def run() -> OcpImported:
-        async with _session(settings, write=True) as session:
+        async with command_session(settings, write=True) as session:
             return await import_ocp(session, Urls(settings.base_url), records, units=units)
 
     done = asyncio.run(run())
