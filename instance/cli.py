@@ -289,6 +289,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if not agents:
         # Say it the way this was started (`.venv/bin/oce` after `make serve`).
         command = sys.argv[0] if os.path.basename(sys.argv[0]) == "oce" else "oce"
+        if settings.base_url != Settings().base_url:
+            # Another terminal does not have this port: the commands need the base URL.
+            command = f"OCE_BASE_URL={settings.base_url} {command}"
         out("no agent yet. In another terminal, create the first one and give it a password:")
         out(f"  {command} agent create alice --name 'Alice'")
         out(f"  {command} agent password alice")

@@ -113,6 +113,8 @@ def test_serve_starts_on_a_fresh_data_folder_and_says_how_to_begin(tmp_path: Pat
         assert f"serving {server.base_url}" in banner
         assert "oce agent create" in banner
         assert "oce agent password alice" in banner
+        # Another terminal lacks this port: the hint carries the base URL.
+        assert f"OCE_BASE_URL={server.base_url} " in banner
         assert f"{server.base_url}/login" in banner
         server.cli("agent", "create", "alice")
         actor = httpx.get(f"{server.base_url}/agents/alice", timeout=5).json()
