@@ -7,7 +7,19 @@ import pytest
 
 from instance.agents import create_agent
 from instance.store.models import Agent
+from tests import mastodon
+from tests.fakepeer import FakePeer
 from tests.harness import Running, make_settings, running
+
+
+@pytest.fixture
+def masto() -> FakePeer:
+    """A Mastodon-shaped server at https://mastodon.example (in-process)."""
+    return FakePeer(
+        "https://mastodon.example",
+        nodeinfo=mastodon.NODEINFO,
+        actor_document=mastodon.actor_document,
+    )
 
 
 @pytest.fixture

@@ -35,15 +35,6 @@ VF_NODEINFO: dict[str, Any] = {
 
 
 @pytest.fixture
-def masto() -> FakePeer:
-    return FakePeer(
-        "https://mastodon.example",
-        nodeinfo=mastodon.NODEINFO,
-        actor_document=mastodon.actor_document,
-    )
-
-
-@pytest.fixture
 def vf() -> FakePeer:
     return FakePeer("https://vf.example", nodeinfo=VF_NODEINFO)
 

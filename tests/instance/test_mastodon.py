@@ -26,15 +26,6 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 @pytest.fixture
-def masto() -> FakePeer:
-    return FakePeer(
-        "https://mastodon.example",
-        nodeinfo=mastodon.NODEINFO,
-        actor_document=mastodon.actor_document,
-    )
-
-
-@pytest.fixture
 async def a(database_url: str, masto: FakePeer) -> AsyncIterator[Running]:
     network = Network()
     network.add(masto.origin, masto.app())

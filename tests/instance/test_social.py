@@ -24,15 +24,6 @@ BROWSER = "text/html"
 
 
 @pytest.fixture
-def masto() -> FakePeer:
-    return FakePeer(
-        "https://mastodon.example",
-        nodeinfo=mastodon.NODEINFO,
-        actor_document=mastodon.actor_document,
-    )
-
-
-@pytest.fixture
 async def a(database_url: str, masto: FakePeer) -> AsyncIterator[Running]:
     network = Network()
     network.add(masto.origin, masto.app())
