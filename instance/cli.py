@@ -21,7 +21,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from instance import __version__
 from instance.agents import create_agent, list_agents, require_agent
-from instance.app import start_services, stop_services
 from instance.commands.common import command_session, out, read_json_object
 from instance.commands.coop import add_commands, joining_option, set_joining
 from instance.logs import configure_logging
@@ -42,7 +41,6 @@ from instance.tokens import (
 )
 from instance.urls import Urls
 from instance.web.app.passwords import hash_password, set_password
-from instance.workers import Workers
 
 __all__ = ["main"]
 
@@ -184,6 +182,9 @@ async def cmd_domain_list(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from instance.app import start_services, stop_services
+    from instance.workers import Workers
+
     configure_logging(settings.log_level)
     svc = await start_services(settings)
     try:
@@ -208,6 +209,7 @@ async def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from instance.app import start_services, stop_services
     from instance.ledger.audit import audit
 
     svc = await start_services(settings)
@@ -230,6 +232,7 @@ async def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_proof_verify(settings: Settings, args: argparse.Namespace) -> int:
     from federation import ProofError
+    from instance.app import start_services, stop_services
     from instance.ledger.integrity import proof_key_id, verify_anywhere
 
     document = await read_json_object(args.file)

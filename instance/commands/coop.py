@@ -10,7 +10,6 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.agents import require_agent
-from instance.app import start_services, stop_services
 from instance.commands.common import command_session, out, read_json_object
 from instance.coop.memberships import (
     JOINING_STYLES,
@@ -123,6 +122,7 @@ async def cmd_equation_create(settings: Settings, args: argparse.Namespace) -> i
 
 
 async def cmd_distribute(settings: Settings, args: argparse.Namespace) -> int:
+    from instance.app import start_services, stop_services
     from instance.coop.distributions import distribute, preview
 
     svc = await start_services(settings)

@@ -7,6 +7,7 @@ the event loop keeps serving meanwhile, and no database session is open while it
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -31,9 +32,14 @@ MAX_LENGTH = 1024
 
 #: argon2-cffi's defaults are RFC 9106's low-memory profile (Argon2id, t=3, 64 MiB, p=4).
 _HASHER = PasswordHasher()
-#: Checked when the account does not exist or has no password, so that an unknown name
-#: costs as long as a wrong password and the timing says nothing.
-_DUMMY = _HASHER.hash("not anybody's password")
+
+
+@cache
+def _dummy() -> str:
+    """Checked when the account does not exist or has no password, so that an unknown
+    name costs as long as a wrong password and the timing says nothing. Made on first
+    use: hashing at import added a quarter of a second to every ``oce`` command."""
+    return _HASHER.hash("not anybody's password")
 
 
 def check_password_text(password: str) -> str:
@@ -67,7 +73,7 @@ async def stored_hash(session: AsyncSession, agent_id: int) -> str | None:
 
 def _verify(hashed: str | None, password: str) -> bool:
     try:
-        return _HASHER.verify(hashed or _DUMMY, password) and hashed is not None
+        return _HASHER.verify(hashed or _dummy(), password) and hashed is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
