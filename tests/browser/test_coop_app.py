@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -23,7 +24,7 @@ from tests.browser.axe import axe_source
 from tests.browser.browsing import BROWSER_TESTS
 from tests.browser.test_agent_app import MUTUAL_CREDIT, _check, _password, _sign_in, _tab, _words
 from tests.databases import SqliteFactory
-from tests.e2e.conftest import agent_with_token, post_outbox
+from tests.e2e.conftest import agent_with_token, post_outbox, wait_for
 from tests.processes import Process, serving
 
 if TYPE_CHECKING:
@@ -41,23 +42,26 @@ class Coop:
 
 @pytest.fixture(scope="module")
 def coop(sqlite_factory: SqliteFactory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coop]:
-    """The bakery (open) on one instance: alice coordinates it, bob logged 7 hours,
-    a customer paid it 100 credits; alice's plan asks bob for 3 hours."""
+    """The bakery (open) on one instance: alice coordinates it, bob joined and logged 7
+    hours, alice paid it 100 credits (the income); alice's plan asks bob for 3 hours."""
     axe_source()
     logs: Path = tmp_path_factory.mktemp("coop-app")
     with serving("a", sqlite_factory.new(), logs) as a:
         base = a.base_url
-        org = agent_with_token(a, "bakery", name="Bakery", type="organization", joining="open")
+        # Few commands (each is a process start): alice coordinates, so her token posts
+        # for the bakery; she is also the customer whose payment is the income.
+        a.cli("agent", "create", "bakery", "--name", "Bakery", "--type", "organization",
+              "--joining", "open")  # fmt: skip
         alice = agent_with_token(a, "alice", name="Alice")
         bob = agent_with_token(a, "bob", name="Bob")
-        cus = agent_with_token(a, "cus", name="Customer")
         _password(a, "alice")
         a.cli("member", "add", "bakery", "alice", "--role", "coordinator")
-        a.cli("member", "add", "bakery", "bob")
+        org = f"{base}/agents/bakery"
+        post_outbox(a, "bob", bob, {"type": "Join", "object": org})
         spec = post_outbox(
             a,
             "bakery",
-            org,
+            alice,
             {
                 "type": "ResourceSpecification",
                 "name": "Coop credit",
@@ -67,9 +71,8 @@ def coop(sqlite_factory: SqliteFactory, tmp_path_factory: pytest.TempPathFactory
         ).json()["object"]["id"]
         equation = {**EQUATION, "buckets": [dict(b) for b in EQUATION["buckets"]]}
         equation["buckets"][0]["distributionAgent"] = f"{base}/agents/alice"
-        file = logs / "equation.json"
-        file.write_text(json.dumps(equation))
-        a.cli("equation", "create", "bakery", str(file))
+        post_outbox(a, "bakery", alice, {"type": "Create", "object": equation})
+        wait_for("bob's membership", lambda: _member(a, "bob"), 30, a)
         post_outbox(
             a,
             "bob",
@@ -78,20 +81,20 @@ def coop(sqlite_factory: SqliteFactory, tmp_path_factory: pytest.TempPathFactory
                 "type": "EconomicEvent",
                 "action": "work",
                 "provider": f"{base}/agents/bob",
-                "receiver": f"{base}/agents/bakery",
-                "inScopeOf": f"{base}/agents/bakery",
+                "receiver": org,
+                "inScopeOf": org,
                 "effortQuantity": {"hasUnit": "hour", "hasNumericalValue": "7"},
                 "requestDistribution": True,
             },
         )
         income = post_outbox(
             a,
-            "cus",
-            cus,
+            "alice",
+            alice,
             {
                 "type": "EconomicEvent",
                 "action": "transfer",
-                "provider": f"{base}/agents/cus",
+                "provider": f"{base}/agents/alice",
                 "receiver": f"{base}/agents/bakery",
                 "resourceConformsTo": spec,
                 "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": "100.00"},
@@ -123,6 +126,12 @@ def coop(sqlite_factory: SqliteFactory, tmp_path_factory: pytest.TempPathFactory
         yield Coop(a, income, plan)
 
 
+def _member(site: Process, username: str) -> bool:
+    members = httpx.get(f"{site.base_url}/agents/bakery/members", timeout=10).json()
+    first = httpx.get(members["first"], timeout=10).json() if "first" in members else members
+    return f"{site.base_url}/agents/{username}" in json.dumps(first)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def contexts(browser: Browser) -> AsyncIterator[list[BrowserContext]]:
     found: list[BrowserContext] = []
@@ -150,7 +159,7 @@ async def test_a_coordinator_acts_for_the_cooperative_validates_and_distributes(
     # Validate bob's work on the cooperative's page.
     await page.get_by_role("link", name="Organizations").click()
     await _check(page)
-    await page.get_by_role("link", name="Bakery").click()
+    await page.get_by_role("link", name="Bakery", exact=True).click()
     assert "bob: work 7 h" in await _words(page)
     await _check(page, "organization")
     await page.get_by_role("button", name="Approve").click()

@@ -78,16 +78,21 @@ class OrgView:
         return bool({"coordinator", "validator"} & self.roles)
 
 
-async def org_view(session: AsyncSession, urls: Urls, org: Agent, viewer: str) -> OrgView:
-    """The organization's page as ``viewer`` (an actor id) may see it."""
+async def org_view(
+    session: AsyncSession, urls: Urls, org: Agent, viewer: str, person: str
+) -> OrgView:
+    """The organization's page as ``viewer`` (an actor id: the person, or the
+    organization a session acts for) may see it; ``person``'s roles decide what they
+    may answer and validate (a coordinator acting for the organization still validates
+    as themselves)."""
     uri = urls.actor(org.username)
     view = OrgView(
         org,
         uri,
         viewer,
         await settings_of(session, org),
-        await membership_of(session, uri, viewer),
-        await roles_of(session, uri, viewer),
+        await membership_of(session, uri, person),
+        await roles_of(session, uri, person),
     )
     if not view.is_member:
         return view
@@ -128,9 +133,9 @@ async def org_view(session: AsyncSession, urls: Urls, org: Agent, viewer: str) -
         view.waiting_joins = [r for r in rows if r.state != "invited"]
         view.invited = [r for r in rows if r.state == "invited"]
         for act in list(await acts_of(session, org))[:20]:
-            person = await session.get(Agent, act.person_agent_id)
+            by = await session.get(Agent, act.person_agent_id)
             view.acts.append(
-                Act(act.activity_uri, urls.actor(person.username) if person else "", act.created_at)
+                Act(act.activity_uri, urls.actor(by.username) if by else "", act.created_at)
             )
     return view
 

@@ -83,7 +83,7 @@ async def _org_page(
 ) -> Response:
     viewer = svc.urls.actor(me.actor.username)
     async with svc.db.read() as session:
-        view = await org_view(session, svc.urls, org, viewer)
+        view = await org_view(session, svc.urls, org, viewer, svc.urls.actor(me.agent.username))
     return _page(
         svc,
         request,
