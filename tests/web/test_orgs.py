@@ -35,6 +35,7 @@ from instance.store.models import (
     StoredObject,
     WebSession,
 )
+from tests.exchange.conftest import Pair
 from tests.harness import Running
 from tests.web.signing import add_person, form_token, sign_in
 
@@ -422,3 +423,28 @@ async def test_a_distribution_is_previewed_run_and_never_paid_twice(site: Runnin
                 )
             )
         assert held == Decimal("75.00")
+
+
+async def test_a_person_on_another_instance_joins_by_handle_and_leaves(pair: Pair) -> None:
+    async with pair.a.services.db.write() as session:
+        org = await create_agent(session, "bakery", name="Bakery", kind="organization")
+        await change_settings(session, org, joining="open")
+    bob = pair.b.client
+    await sign_in(bob, "bob")
+    unknown = await form(bob, "/app/orgs", "/app/orgs/join", org="@nobody@a.test")
+    assert unknown.status_code == 502
+    assert 'id="org-error"' in unknown.text
+    asked = await form(bob, "/app/orgs", "/app/orgs/join", org="@bakery@a.test")
+    assert asked.status_code == 303
+    await pair.settle()
+    # The bakery (open) accepted; bob's instance was told, and his page says so.
+    listed = text_of((await bob.get("/app/orgs", headers=HTML)).text)
+    assert "bakery@a.test accepted member" in listed
+    left = await form(bob, "/app/orgs", "/app/orgs/leave", org=ORG)
+    assert left.status_code == 303
+    await pair.settle()
+    async with pair.a.services.db.read() as session:
+        state = await session.scalar(
+            select(CoopMembership.state).where(CoopMembership.member == pair.bob.id)
+        )
+    assert state == "left"
