@@ -333,10 +333,21 @@ async def test_a_coordinator_switches_to_the_organization_and_no_one_else_can(
         assert act is not None
         assert act.person_agent_id == await agent_id(site, "alice")
 
-        # Losing the role ends the switch at once; switching back is the empty choice.
+        # Switching back is the empty choice.
         back = await form(alice, "/dashboard", "/app/switch", **{"as": ""})
         assert back.status_code == 303
         assert "<h1>Alice</h1>" in (await alice.get("/dashboard", headers=HTML)).text
+
+        # Losing the role ends a switch at once.
+        await form(alice, "/dashboard", "/app/switch", **{"as": "bakery"})
+        assert "<h1>Bakery</h1>" in (await alice.get("/dashboard", headers=HTML)).text
+        async with site.services.db.write() as session:
+            org = await require_agent(session, "bakery")
+            await add_member(session, site.services.urls, org, site.services.urls.actor("alice"))
+        after = (await alice.get("/dashboard", headers=HTML)).text
+        assert "<h1>Alice</h1>" in after
+        assert "You are acting as" not in after
+        assert 'action="/app/switch"' not in after
 
 
 async def test_a_distribution_is_previewed_run_and_never_paid_twice(site: Running) -> None:
