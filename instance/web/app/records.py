@@ -79,7 +79,7 @@ async def record_page(
     language: str = "en",
 ) -> Response:
     fmt = Format(svc.urls, language)
-    myself = svc.urls.actor(me.agent.username)
+    myself = svc.urls.actor(me.actor.username)
     lines: list[Line | None] = []
     context: dict[str, Any] = {}
     if isinstance(row, Commitment):

@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from instance.services import Services
 from instance.store.models import Agent, WebSession, utcnow
+from instance.web.app.acting import acting_for
 
 __all__ = [
     "COOKIE",
@@ -54,6 +55,20 @@ class SignedIn:
     agent: Agent
     session_id: int
     csrf: str
+    #: The organization this session acts for (switched to in the header), if any.
+    acting: Agent | None = None
+    #: Local organizations this person coordinates (usernames): what they may switch to.
+    coordinates: tuple[str, ...] = ()
+
+    @property
+    def actor(self) -> Agent:
+        """Who the session's forms post as: the organization while switched to it."""
+        return self.acting or self.agent
+
+    @property
+    def acted_by(self) -> Agent | None:
+        """The person behind a post made as an organization (for its records)."""
+        return self.agent if self.acting is not None else None
 
 
 async def open_session(
@@ -112,7 +127,8 @@ async def signed_in(svc: Services, request: Request) -> SignedIn | None:
             await session.execute(
                 update(WebSession).where(WebSession.id == row.id).values(last_seen_at=now)
             )
-    return SignedIn(agent, row.id, row.csrf)
+    acting, coordinates = await acting_for(svc, request, agent, row.id)
+    return SignedIn(agent, row.id, row.csrf, acting, coordinates)
 
 
 def set_cookie(svc: Services, response: Response, secret: str) -> None:

@@ -35,7 +35,7 @@ async def dashboard(request: Request) -> Response:
     if me is None:
         return RedirectResponse("/login", status_code=303)
     async with svc.db.read() as session:
-        agent = await session.get(Agent, me.agent.id)
+        agent = await session.get(Agent, me.actor.id)
         assert agent is not None
         view = await overview(session, svc.urls, agent)
     language = pick_language(request)

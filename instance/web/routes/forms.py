@@ -144,7 +144,7 @@ async def publish(request: Request) -> Response:
         kind = await _kind_uri(svc, form.text("kind"), "kind")
         return_kind = await _kind_uri(svc, form.text("return_kind"), "return_kind")
         document = proposal(dict(form), kind, return_kind)
-        await post_to_outbox(svc, me.agent, document)
+        await post_to_outbox(svc, me.actor, document, acted_by=me.acted_by)
     except Problem as problem:
         return _page(
             svc,
@@ -166,7 +166,9 @@ async def withdraw(request: Request) -> Response:
         return posted
     me, form = posted
     try:
-        await post_to_outbox(svc, me.agent, {"type": "Delete", "object": form.text("object")})
+        await post_to_outbox(
+            svc, me.actor, {"type": "Delete", "object": form.text("object")}, acted_by=me.acted_by
+        )
     except Problem as problem:
         return form_refused(svc, problem)
     return _done("withdrawn")
@@ -184,7 +186,9 @@ async def decide(request: Request) -> Response:
         if decision not in ("accept", "reject"):
             raise Problem(400, "answer accept or reject", field="decision")
         kind = "Accept" if decision == "accept" else "Reject"
-        await post_to_outbox(svc, me.agent, {"type": kind, "object": form.text("object")})
+        await post_to_outbox(
+            svc, me.actor, {"type": kind, "object": form.text("object")}, acted_by=me.acted_by
+        )
     except Problem as problem:
         return form_refused(svc, problem)
     return _done("accepted" if decision == "accept" else "rejected")
@@ -239,7 +243,9 @@ async def answer(request: Request) -> Response:
     try:
         published = await _published(svc, form.text("proposal"))
         quantity = parse_amount(form.get("quantity", ""))
-        await post_to_outbox(svc, me.agent, offer_for_proposal(published, quantity))
+        await post_to_outbox(
+            svc, me.actor, offer_for_proposal(published, quantity), acted_by=me.acted_by
+        )
     except Problem as problem:
         return _page(
             svc,
@@ -264,7 +270,7 @@ async def fulfil(request: Request) -> Response:
         return posted
     me, form = posted
     uri = form.text("commitment")
-    myself = svc.urls.actor(me.agent.username)
+    myself = svc.urls.actor(me.actor.username)
     async with svc.db.read() as session:
         commitment = await session.scalar(select(Commitment).where(Commitment.uri == uri))
         agreement = (
@@ -277,7 +283,7 @@ async def fulfil(request: Request) -> Response:
     try:
         quantity = parse_amount(form.get("quantity", ""))
         event = fulfilment(commitment, quantity, agreement.uri if agreement else None)
-        await post_to_outbox(svc, me.agent, event)
+        await post_to_outbox(svc, me.actor, event, acted_by=me.acted_by)
     except Problem as problem:
         async with svc.db.read() as session:
             row: Any = await session.get(Agreement, agreement.id) if agreement else None
@@ -320,7 +326,9 @@ async def follow(request: Request) -> Response:
             actor = await resolve(svc.peers.fetcher, handle, scheme=scheme)
         except (WebFingerError, FetchError) as exc:
             raise Problem(502, f"cannot find {handle}: {exc}", field="handle") from None
-        await post_to_outbox(svc, me.agent, {"type": "Follow", "object": actor})
+        await post_to_outbox(
+            svc, me.actor, {"type": "Follow", "object": actor}, acted_by=me.acted_by
+        )
     except Problem as problem:
         return _page(
             svc,

@@ -224,7 +224,7 @@ async def _party_record(request: Request, kind: RecordKind, uri: str) -> Respons
             raise _hidden(request)
         async with svc.db.read() as session:
             row = await session.scalar(select(kind.model).where(kind.model.uri == uri))
-            if row is None or svc.urls.actor(me.agent.username) not in await kind.parties(
+            if row is None or svc.urls.actor(me.actor.username) not in await kind.parties(
                 session, svc, row
             ):
                 raise _hidden(request)
