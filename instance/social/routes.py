@@ -1,5 +1,6 @@
 """The collections this package adds: each post's ``likes`` and ``shares``, each
-agent's ``featured`` posts. Public, as the posts they belong to."""
+agent's ``featured`` posts (public, as the posts they belong to), and each agent's
+``liked`` objects (its own client reads them all, anyone else those it liked in public)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from instance.agents import require_agent
+from instance.auth import client_agent
 from instance.problems import Problem
 from instance.services import services
 from instance.store.models import FeaturedItem, Reaction, StoredObject
@@ -60,8 +62,34 @@ async def featured(request: Request) -> Response:
         )
 
 
+async def liked(request: Request) -> Response:
+    """What the agent liked, newest first (ActivityPub §5.5): the objects' ids."""
+    svc = services(request)
+    username = request.path_params["username"]
+    viewer = await client_agent(svc, request)
+    async with svc.db.read() as session:
+        agent = await require_agent(session, username)
+        query = select(Reaction.id, Reaction.object_uri).where(
+            Reaction.agent_id == agent.id, Reaction.kind == "Like"
+        )
+        if viewer is None or viewer.id != agent.id:
+            public = select(StoredObject.uri).where(
+                StoredObject.agent_id == agent.id, StoredObject.public.is_(True)
+            )
+            query = query.where(Reaction.activity_uri.in_(public))
+        return await collection_response(
+            request,
+            session,
+            f"{svc.urls.actor(username)}/liked",
+            query,
+            Reaction.id,
+            title=f"Liked by {agent.name or username}",
+        )
+
+
 routes = [
     Route("/objects/{id}/likes", likes),
     Route("/objects/{id}/shares", shares),
     Route("/agents/{username}/featured", featured),
+    Route("/agents/{username}/liked", liked),
 ]
