@@ -1,4 +1,4 @@
-"""The collections this package adds: each post's ``likes`` and ``shares``, each
+"""The collections this package adds: each post's ``likes``, ``shares`` and ``replies``, each
 agent's ``featured`` posts (public, as the posts they belong to), and each agent's
 ``liked`` objects (its own client reads them all, anyone else those it liked in public)."""
 
@@ -42,6 +42,27 @@ async def likes(request: Request) -> Response:
 
 async def shares(request: Request) -> Response:
     return await _reactions(request, "Announce", "shares")
+
+
+async def replies(request: Request) -> Response:
+    """The public replies to one of our public posts, ours and other servers' alike."""
+    svc = services(request)
+    post = f"{svc.urls.base}/objects/{request.path_params['id']}"
+    async with svc.db.read() as session:
+        row = await session.scalar(
+            select(StoredObject).where(StoredObject.uri == post, StoredObject.agent_id.is_not(None))
+        )
+        if row is None or not row.public or row.deleted_at is not None:
+            raise Problem(404, f"nothing at {request.url.path}")
+        query = select(StoredObject.id, StoredObject.uri).where(
+            StoredObject.object_uri == post,
+            StoredObject.is_activity.is_(False),
+            StoredObject.public.is_(True),
+            StoredObject.deleted_at.is_(None),
+        )
+        return await collection_response(
+            request, session, f"{post}/replies", query, StoredObject.id, title=f"replies to {post}"
+        )
 
 
 async def featured(request: Request) -> Response:
@@ -90,6 +111,7 @@ async def liked(request: Request) -> Response:
 routes = [
     Route("/objects/{id}/likes", likes),
     Route("/objects/{id}/shares", shares),
+    Route("/objects/{id}/replies", replies),
     Route("/agents/{username}/featured", featured),
     Route("/agents/{username}/liked", liked),
 ]
