@@ -10,8 +10,9 @@ from sqlalchemy import select
 from instance.planning.recipes import plan_from_recipe
 from instance.problems import Problem
 from instance.store.models import StoredObject
-from tests.exchange.conftest import BREAD, Client, Pair
+from tests.exchange.conftest import BREAD, Client, Pair, activity, deliver
 from tests.exchange.steps import kg
+from tests.fakepeer import FakePeer
 from tests.planning.test_lifecycle import hours
 from tests.planning.test_plans import FLOUR
 from vocab import Measure
@@ -163,3 +164,18 @@ async def test_a_bad_recipe_is_refused(pair: Pair) -> None:
         headers=pair.alice.auth,
     )
     assert response.status_code == 404
+
+
+async def test_a_peers_recipe_that_does_not_read_is_refused_and_not_kept(
+    pair: Pair, peer: FakePeer
+) -> None:
+    mallory = peer.actor("mallory")
+    recipe = {**bread_recipe(), "id": f"{peer.origin}/recipes/1", "attributedTo": mallory.id}
+    recipe["recipeIncludes"][1]["hasRecipeOutput"][0]["action"] = "consume"
+    await deliver(pair, mallory, activity(mallory, "Create", recipe, to=[pair.alice.id]))
+    async with pair.a.services.db.read() as session:
+        kept = await session.scalar(select(StoredObject).where(StoredObject.uri == recipe["id"]))
+    assert kept is None
+    (refusal,) = peer.activities("Reject")
+    assert "cannot be planned from" in refusal["content"]
+    assert "hasRecipeOutput" in refusal["content"]
