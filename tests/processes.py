@@ -148,3 +148,23 @@ def serving(name: str, database_url: str, tmp_path: Path, **extra: str) -> Itera
         yield process
     finally:
         process.stop()
+
+
+@contextmanager
+def serving_together(tmp_path: Path, *instances: tuple[str, str]) -> Iterator[list[Process]]:
+    """Start several instances (name, database URL) at once, rather than one after the
+    other: they start in the time of the slowest. Stopped when the block ends."""
+    processes = []
+    for name, database_url in instances:
+        base_url = f"http://127.0.0.1:{free_port()}"
+        env = instance_env(base_url, database_url)
+        processes.append(Process(name, base_url, env, tmp_path / f"{name}.log"))
+    try:
+        for process in processes:
+            process.start(wait=False)
+        for process in processes:
+            process.wait_ready(timeout=60)
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()

@@ -64,6 +64,7 @@ async def on_create_post(ctx: Context) -> None:
                     uri=post["id"],
                     type=first_type(post) or "Note",
                     actor=ctx.actor,
+                    object_uri=id_of(post.get("inReplyTo")),
                     public=is_public(post) or is_public(ctx.activity),
                     body=dumps(post),
                 )

@@ -1,5 +1,6 @@
 """Recipes on the wire: ``Create{Recipe}`` from an agent's client (published to
-everyone), and planning from a recipe of ours or a peer's."""
+everyone), a peer's ``Create{Recipe}`` kept as received, and planning from a recipe of
+ours or a peer's (the kept copy, else read from its id)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import FetchError
-from instance.activities import PUBLIC, object_of
+from instance.activities import PUBLIC, id_of, is_public, object_of
+from instance.inbox.processing import Context, Refused, handles
+from instance.negotiation import dumps
 from instance.normalizing import normalize_bounded
 from instance.outbox.c2s import Posted, Submission, outbox_handler, post_to_outbox
 from instance.outbox.vfdocs import client_document
 from instance.planning.recipes import mint_recipe, plan_from_recipe, read_recipe
 from instance.problems import Problem
 from instance.services import Services
-from instance.store.models import Agent, Recipe, StoredObject
+from instance.store.models import Agent, Recipe, StoredObject, utcnow
 from vocab import Measure, VocabError
 
 __all__ = ["plan_recipe", "recipe_document"]
@@ -28,9 +31,11 @@ async def post_recipe(sub: Submission) -> Posted:
     activity = await client_document(sub)
     document = read_recipe(object_of(activity))
     recipe = mint_recipe(document, sub.svc.urls.new_object("recipes"), sub.actor)
-    recipe["to"] = [PUBLIC]
+    # Public, and delivered to the author's followers: their instances keep it.
+    followers = [sub.svc.urls.followers(sub.agent.username)]
+    recipe["to"], recipe["cc"] = [PUBLIC], followers
     sub.activity.clear()
-    sub.activity.update(activity, object=recipe, to=[PUBLIC])
+    sub.activity.update(activity, object=recipe, to=[PUBLIC], cc=followers)
     agent_id = sub.agent.id
 
     async def record(session: AsyncSession) -> None:
@@ -47,8 +52,40 @@ async def post_recipe(sub: Submission) -> Posted:
     return Posted(sub.activity, effects=record)
 
 
+@handles("Create", "Recipe")
+async def on_create_recipe(ctx: Context) -> None:
+    """A peer's recipe (it reached us as a follower, or addressed): checked as our own
+    are, and kept, so our agents plan from it without asking its instance again. A
+    newer version of the same recipe from its author replaces the copy."""
+    recipe = object_of(ctx.activity)
+    if not isinstance(recipe, dict) or not isinstance(recipe.get("id"), str):
+        raise Refused("Create needs the recipe itself, with an id")
+    if id_of(recipe.get("attributedTo")) not in (None, ctx.actor):
+        raise Refused("the recipe is attributed to someone other than its sender")
+    try:
+        read_recipe(recipe)
+    except Problem as exc:
+        raise Refused(f"the recipe cannot be planned from: {exc.field}: {exc.detail}") from None
+    body = dumps(recipe)
+    async with ctx.apply() as session:
+        row = await session.scalar(select(StoredObject).where(StoredObject.uri == recipe["id"]))
+        if row is None:
+            session.add(
+                StoredObject(
+                    uri=recipe["id"],
+                    type="Recipe",
+                    actor=ctx.actor,
+                    public=is_public(recipe) or is_public(ctx.activity),
+                    body=body,
+                )
+            )
+        elif row.agent_id is None and row.actor == ctx.actor and row.type == "Recipe":
+            row.body, row.published = body, utcnow()
+
+
 async def recipe_document(svc: Services, uri: str) -> dict[str, Any]:
-    """A recipe of ours, or a peer's read from its id (fetched before any session)."""
+    """A recipe of ours, or a peer's: the copy we kept, else read from its id (fetched
+    before any session)."""
     if svc.urls.is_local(uri):
         async with svc.db.read() as session:
             body = await session.scalar(select(Recipe.body).where(Recipe.uri == uri))
@@ -56,6 +93,18 @@ async def recipe_document(svc: Services, uri: str) -> dict[str, Any]:
             raise Problem(404, f"{uri} is not a recipe of this instance", field="recipe")
         found: dict[str, Any] = json.loads(body)
         return found
+    async with svc.db.read() as session:
+        kept = await session.scalar(
+            select(StoredObject.body).where(
+                StoredObject.uri == uri,
+                StoredObject.type == "Recipe",
+                StoredObject.agent_id.is_(None),
+                StoredObject.deleted_at.is_(None),
+            )
+        )
+    if kept is not None:
+        copy: dict[str, Any] = json.loads(kept)
+        return copy
     try:
         fetched = await svc.peers.fetcher.fetch_object(uri)
         document: dict[str, Any] = await normalize_bounded(fetched)

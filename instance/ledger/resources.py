@@ -285,9 +285,13 @@ async def _side_resource(
     unit = flow.unit or "one"
     if named is not None:
         if not urls.is_local(named):
-            if owner is not None:
+            if owner is None:
+                return None  # the other instance keeps that side's books
+            # A resource an imported agent brought along keeps the id it had.
+            resource = await _locked(session, named)
+            if resource is None or resource.agent_id != owner.id:
                 raise Problem(422, f"{named} is not a resource of this instance", field=field)
-            return None  # the other instance keeps that side's books
+            return resource
         resource = await _locked(session, named)
         if resource is None:
             raise Problem(422, f"{named} is not a resource of this instance", field=field)

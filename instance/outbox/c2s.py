@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import PUBLIC, addressees, first_type, id_of, object_of
@@ -24,7 +25,7 @@ from instance.peers import ActorUnavailable
 from instance.problems import Problem
 from instance.references import reference_type
 from instance.services import Services
-from instance.store.models import Agent, CoopAct, StoredObject
+from instance.store.models import Agent, AgentMove, CoopAct, StoredObject
 from vocab import outgoing_context
 
 log = logging.getLogger("oce.c2s")
@@ -118,6 +119,17 @@ async def post_to_outbox(
     if claimed_actor not in (None, actor):
         raise Problem(403, f"this token posts as {actor}, not {claimed_actor}", field="actor")
     kind = first_type(activity) or ""
+    if kind != "Move":  # a moved agent may still point its move elsewhere
+        async with svc.db.read() as session:
+            moved_to = await session.scalar(
+                select(AgentMove.moved_to).where(AgentMove.agent_id == agent.id)
+            )
+        if moved_to:
+            raise Problem(
+                403,
+                f"{actor} has moved to {moved_to}: post from the new actor there",
+                field="actor",
+            )
     target = object_of(activity)
     target_type = first_type(target)
     if target_type is None and (target_id := id_of(target)) is not None:

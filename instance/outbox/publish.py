@@ -74,7 +74,8 @@ async def store_local_object(
         is_activity=activity,
         actor=document.get("actor") or document.get("attributedTo") or "",
         agent_id=agent.id,
-        object_uri=id_of(object_of(document)) if activity else None,
+        # An object row keeps the post it answers: its replies are listed by it.
+        object_uri=id_of(object_of(document) if activity else document.get("inReplyTo")),
         public=is_public(document),
         body=dumps(sent),
     )

@@ -148,6 +148,8 @@ async def plan_progress(
                 "events": sorted(
                     e.uri for e in events.values() if p.uri in (e.input_of, e.output_of)
                 ),
+                "inputEvents": sorted(e.uri for e in events.values() if e.input_of == p.uri),
+                "outputEvents": sorted(e.uri for e in events.values() if e.output_of == p.uri),
             }
             for p in processes
         ],

@@ -35,6 +35,9 @@ _SIDES = {
     ),
 }
 
+#: The property of a recipe exchange's flow naming the exchange, by side.
+_CLAUSE_OF = {"clause": "recipeClauseOf", "reciprocal": "recipeReciprocalClauseOf"}
+
 
 def _listed(value: Any, field: str, limit: int) -> list[Any]:
     items = value if isinstance(value, list) else [] if value is None else [value]
@@ -117,11 +120,16 @@ def mint_recipe(document: dict[str, Any], uri: str, author: str) -> dict[str, An
             **item,
             "id": f"{uri}#{'process' if first_type(item) == 'RecipeProcess' else 'exchange'}-{i}",
         }
-        for key, _side in _SIDES[first_type(item) or ""]:
+        for key, side in _SIDES[first_type(item) or ""]:
             flows = []
             for flow in _listed(item.get(key), "", MAX_RECIPE_FLOWS):
                 n += 1
-                flows.append({**flow, "id": f"{uri}#flow-{n}"})
+                minted = {**flow, "id": f"{uri}#flow-{n}"}
+                # The exchange's clauses name it back (VF recipeClauseOf and its
+                # reciprocal), as a process's flows are named by hasRecipeInput/Output.
+                if side in _CLAUSE_OF:
+                    minted[_CLAUSE_OF[side]] = made["id"]
+                flows.append(minted)
             made[key] = flows
         included.append(made)
     recipe["recipeIncludes"] = included

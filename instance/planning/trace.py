@@ -7,11 +7,14 @@ took it). Records of this instance are read from its tables; ids on other instan
 are read from there with a GET signed by the viewer, so each instance decides what the
 viewer may see. A node the viewer may not read is listed with ``readable: false`` and
 the reason, and the walk stops there instead of failing. Cycles are cut (each id is
-visited once), and the depth, the number of nodes and of remote reads are bounded.
+visited once), and the depth, the number of nodes and of remote reads, and the time
+the remote reads take together, are bounded.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,12 +31,14 @@ from instance.store.models import Process as ProcessRow
 from instance.urls import Urls
 from vocab import Measure
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_REMOTE", "Walk", "walk"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_REMOTE", "REMOTE_TIME", "Walk", "walk"]
 
 Direction = Literal["trace", "track"]
 MAX_DEPTH = 20
 MAX_NODES = 500
 MAX_REMOTE = 20
+#: Seconds all the remote reads of one walk may take together.
+REMOTE_TIME = 15.0
 
 #: Reads a remote id as the viewer (a signed GET); None when it may not be read.
 Fetch = Callable[[str], Awaitable[dict[str, Any] | None]]
@@ -180,9 +185,12 @@ async def walk(
     read: Reader,
     fetch: Fetch,
     max_depth: int = 10,
+    time_limit: float = REMOTE_TIME,
 ) -> Walk:
-    """Walk from ``start`` (a resource or an event) as ``viewer``."""
+    """Walk from ``start`` (a resource or an event) as ``viewer``; remote reads share
+    ``time_limit`` seconds, after which the nodes still to read say so."""
     max_depth = max(1, min(max_depth, MAX_DEPTH))
+    deadline = time.monotonic() + time_limit
     result = Walk(start, direction)
     seen: set[str] = {start}
     queue: deque[tuple[str, int, str | None]] = deque([(start, 0, None)])
@@ -209,15 +217,19 @@ async def walk(
         elif remote_reads >= MAX_REMOTE:
             node = {"id": uri, "readable": False, "reason": "too many remote reads"}
             result.truncated = True
+        elif (left := deadline - time.monotonic()) <= 0:
+            node = {"id": uri, "readable": False, "reason": "no time left to read it"}
+            result.truncated = True
         else:
             remote_reads += 1
-            fetched = await fetch(uri)
+            try:
+                fetched = await asyncio.wait_for(fetch(uri), left)
+                why = "its instance does not show it to you"
+            except TimeoutError:
+                fetched, why = None, "its instance did not answer in time"
+                result.truncated = True
             if fetched is None:
-                node = {
-                    "id": uri,
-                    "readable": False,
-                    "reason": "its instance does not show it to you",
-                }
+                node = {"id": uri, "readable": False, "reason": why}
             else:
                 kind = first_type(fetched)
                 node = {"id": uri, "type": kind, "instance": urls_origin(uri)}
@@ -234,8 +246,12 @@ async def walk(
                         node[key] = fetched[key]
                 if kind == "EconomicEvent":
                     following = _event_next(fetched, came_from, direction)
-                elif kind == "Process" and direction == "trace":
-                    events = fetched.get("oce:events", [])
+                elif kind == "Process":
+                    # A trace goes on to its inputs, a track to its outputs; a process
+                    # that does not say which is followed through all its events.
+                    key = "oce:inputEvents" if direction == "trace" else "oce:outputEvents"
+                    events = fetched.get(key, fetched.get("oce:events", []))
+                    events = events if isinstance(events, list) else [events]
                     following = [e for e in events if isinstance(e, str)][:MAX_NODES]
         node["depth"] = depth
         result.nodes.append(node)

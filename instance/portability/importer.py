@@ -4,7 +4,8 @@ The agent gets its old username (or a new one), its profile, and, when the expor
 carries them, its keys; otherwise fresh keys. Every record comes back as it was
 (stored documents byte for byte, with their proofs; quantities exact), under fresh row
 keys, with the rows that named each other joined up again. The agent's old actor id is
-recorded as an ``alsoKnownAs`` of the new one, ready for the old actor's ``Move``.
+recorded as an ``alsoKnownAs`` of the new one, ready for the old actor's ``Move``, and
+its open agreements and commitments name the new actor as their party.
 
 Everything happens in one transaction: a document that does not read, or a record that
 clashes with one already here, changes nothing and is reported with its line number.
@@ -31,6 +32,7 @@ from instance.portability.tables import (
     decode_row,
 )
 from instance.problems import Problem
+from instance.social.moves import rename_party
 from instance.store.models import AgentMove
 from instance.urls import Urls
 
@@ -211,6 +213,9 @@ async def import_agent(
                     progress(table_name, counts[table_name])
         await flush()
         if old_actor != new_actor:
+            # Its open exchanges continue as the new actor, as its peers' do once the old
+            # actor sends the Move.
+            await rename_party(session, old_actor, new_actor)
             move = await session.get(AgentMove, agent.id)
             if move is None:
                 session.add(AgentMove(agent_id=agent.id, also_known_as=json.dumps([old_actor])))

@@ -9,8 +9,8 @@ what becomes what.
 
 Events come in as the record of what happened (state ``applied``, verified
 ``ocp-import``); they do not move quantities again, since OCP's resources already hold
-the result. Not mapped: agent associations (memberships: oce's cooperative tables are
-not on this branch), processes, exchanges, transfers, commitments and orders, value
+the result. Not mapped: agent associations (memberships: not mapped onto oce's
+cooperative tables yet), processes, exchanges, transfers, commitments and orders, value
 equations and distributions, locations, FairCoin addresses, users and passwords. The
 importer says how many of each it left out.
 

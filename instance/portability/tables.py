@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, LargeBinary, Numeric, Select, or_, select
+from sqlalchemy import ColumnElement, DateTime, LargeBinary, Numeric, Select, and_, or_, select
 from sqlalchemy.orm import DeclarativeBase
 
 from instance.store.models import (
@@ -25,6 +25,14 @@ from instance.store.models import (
     AgentMove,
     Agreement,
     Commitment,
+    CoopClaim,
+    CoopContribution,
+    CoopDistribution,
+    CoopEquation,
+    CoopMembership,
+    CoopPayment,
+    CoopSettings,
+    CoopValidation,
     DecimalText,
     EconomicEvent,
     EconomicResource,
@@ -32,8 +40,11 @@ from instance.store.models import (
     Follow,
     InboxEntry,
     Intent,
+    Plan,
+    Process,
     Proposal,
     Reaction,
+    Recipe,
     RemoteActor,
     ResourceSpecification,
     StoredObject,
@@ -51,9 +62,20 @@ REFERENCES = {
     "proposal_id": "proposals",
     "agreement_id": "agreements",
     "object_id": "objects",
+    "plan_id": "plans",
+    "contribution_id": "coop_contributions",
+    "distribution_id": "coop_distributions",
 }
-#: Columns naming the agent itself (or, for follows, possibly another local agent).
-AGENT_REFERENCES = ("agent_id", "follower_agent_id", "followee_agent_id", "sender_agent_id")
+#: Columns naming the agent itself (or, for follows and memberships, possibly another
+#: local agent, which is remote from the instance the export goes to).
+AGENT_REFERENCES = (
+    "agent_id",
+    "follower_agent_id",
+    "followee_agent_id",
+    "sender_agent_id",
+    "organization_agent_id",
+    "member_agent_id",
+)
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,56 @@ def _reactions(agent_id: int, _actors: list[str]) -> Select[Any]:
     )
 
 
+def _plans(agent_id: int, actors: list[str]) -> Select[Any]:
+    # Its own plans, and the peers' plans it was asked to commit to.
+    asked = select(Commitment.planned_within).where(
+        _parties(Commitment.provider, Commitment.receiver)(actors)
+    )
+    return select(Plan).where(or_(Plan.agent_id == agent_id, Plan.uri.in_(asked)))
+
+
+def _processes(agent_id: int, actors: list[str]) -> Select[Any]:
+    plans = _plans(agent_id, actors).with_only_columns(Plan.id)
+    return select(Process).where(
+        or_(
+            Process.plan_id.in_(plans),
+            and_(Process.plan_id.is_(None), Process.author.in_(actors)),
+        )
+    )
+
+
+def _memberships(agent_id: int, actors: list[str]) -> Select[Any]:
+    return select(CoopMembership).where(
+        or_(
+            CoopMembership.organization_agent_id == agent_id,
+            CoopMembership.member_agent_id == agent_id,
+            _parties(CoopMembership.organization, CoopMembership.member)(actors),
+        )
+    )
+
+
+def _contributions(_agent_id: int, actors: list[str]) -> Select[Any]:
+    return select(CoopContribution).where(
+        _parties(CoopContribution.organization, CoopContribution.contributor)(actors)
+    )
+
+
+def _validations(agent_id: int, actors: list[str]) -> Select[Any]:
+    contributions = _contributions(agent_id, actors).with_only_columns(CoopContribution.id)
+    return select(CoopValidation).where(CoopValidation.contribution_id.in_(contributions))
+
+
+def _organization(model: Any) -> Callable[[int, list[str]], Select[Any]]:
+    return lambda agent_id, _actors: select(model).where(model.organization_agent_id == agent_id)
+
+
+def _payments(agent_id: int, _actors: list[str]) -> Select[Any]:
+    distributions = select(CoopDistribution.id).where(
+        CoopDistribution.organization_agent_id == agent_id
+    )
+    return select(CoopPayment).where(CoopPayment.distribution_id.in_(distributions))
+
+
 #: In the order they are written and read back: rows come after those they name.
 TABLES = (
     Table("resource_specifications", ResourceSpecification, _mine(ResourceSpecification), "uri"),
@@ -149,6 +221,17 @@ TABLES = (
     Table("actor_blocks", ActorBlock, _mine(ActorBlock), "activity_uri"),
     Table("featured_items", FeaturedItem, _mine(FeaturedItem)),
     Table("agent_moves", AgentMove, _mine(AgentMove)),
+    Table("plans", Plan, _plans, "uri"),
+    Table("processes", Process, _processes, "uri"),
+    Table("recipes", Recipe, _mine(Recipe), "uri"),
+    Table("coop_settings", CoopSettings, _mine(CoopSettings)),
+    Table("coop_memberships", CoopMembership, _memberships),
+    Table("coop_contributions", CoopContribution, _contributions, "event_uri"),
+    Table("coop_validations", CoopValidation, _validations),
+    Table("coop_equations", CoopEquation, _organization(CoopEquation), "uri"),
+    Table("coop_distributions", CoopDistribution, _organization(CoopDistribution), "uri"),
+    Table("coop_payments", CoopPayment, _payments, "event_uri"),
+    Table("coop_claims", CoopClaim, _organization(CoopClaim), "uri"),
 )
 
 

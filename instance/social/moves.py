@@ -29,7 +29,7 @@ from instance.problems import Problem
 from instance.services import Services
 from instance.store.models import Agent, AgentMove, Agreement, Commitment, Follow, utcnow
 
-__all__ = ["aliases_of", "follow_moved"]
+__all__ = ["aliases_of", "follow_moved", "rename_party"]
 
 log = logging.getLogger("oce.moves")
 
@@ -152,14 +152,20 @@ async def on_move(ctx: Context) -> None:
     async with ctx.apply() as session:
         for agent, follow in await follow_moved(session, ctx.svc, old, new):
             await publish(session, ctx.svc.urls, agent, follow)
-        # Open exchanges with the old actor continue with the new one.
-        for model, columns, still_open in (
-            (Agreement, ("proposer", "counterparty"), Agreement.finished_at.is_(None)),
-            (Commitment, ("provider", "receiver", "creator"), Commitment.finished_at.is_(None)),
-        ):
-            for column in columns:
-                attribute: Any = getattr(model, column)
-                await session.execute(
-                    update(model).where(attribute == old, still_open).values({column: new})
-                )
+        await rename_party(session, old, new)
     log.info("%s moved to %s", old, new)
+
+
+async def rename_party(session: AsyncSession, old: str, new: str) -> None:
+    """Open agreements and commitments with ``old`` as a party name ``new`` instead:
+    the exchange continues with the actor that now speaks for that party. Finished ones,
+    the signed documents and every economic event stay as they were."""
+    for model, columns, still_open in (
+        (Agreement, ("proposer", "counterparty"), Agreement.finished_at.is_(None)),
+        (Commitment, ("provider", "receiver", "creator"), Commitment.finished_at.is_(None)),
+    ):
+        for column in columns:
+            attribute: Any = getattr(model, column)
+            await session.execute(
+                update(model).where(attribute == old, still_open).values({column: new})
+            )

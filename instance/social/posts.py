@@ -53,6 +53,10 @@ def shares_of(uri: str) -> str:
     return f"{uri}/shares"
 
 
+def replies_of(uri: str) -> str:
+    return f"{uri}/replies"
+
+
 def _url(value: Any, where: str) -> str:
     if (
         not isinstance(value, str)
@@ -211,6 +215,7 @@ async def post_object(sub: Submission) -> Posted:
         "published": sub.activity["published"],
         "likes": likes_of(uri),
         "shares": shares_of(uri),
+        "replies": replies_of(uri),
     }
     post.setdefault("url", uri)
     if kind == "Note" and "content" not in post:

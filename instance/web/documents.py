@@ -74,6 +74,7 @@ def agent_document(urls: Urls, agent: Agent, move: AgentMove | None = None) -> d
         },
         "assertionMethod": assertion_methods(urls, agent),
         "featured": f"{actor}/featured",
+        "liked": f"{actor}/liked",
     }
     if agent.kind == "Organization":
         # docs/cooperatives.md: who the organization's members are.

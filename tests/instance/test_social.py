@@ -236,6 +236,42 @@ async def test_likes_and_boosts_from_mastodon_are_counted_shown_and_undone(
     assert (await a.client.get(note["shares"])).json()["totalItems"] == 0
 
 
+async def test_a_posts_public_replies_are_listed_in_its_replies_collection(
+    a: Running, masto: FakePeer
+) -> None:
+    bob, dan = masto.actor("bob"), masto.actor("dan")
+    auth = await token(a)
+    note = (await post(a, auth, {"type": "Note", "content": "bread", "to": [PUBLIC]}))["object"]
+    assert note["replies"] == f"{note['id']}/replies"
+    answer = mastodon.create_note(bob, "which flour?", mentions=(ALICE,), in_reply_to=note["id"])
+    await deliver(a, bob, answer)
+    aside = mastodon.create_note(
+        dan, "psst", mentions=(ALICE,), in_reply_to=note["id"], public=False
+    )
+    await deliver(a, dan, aside)
+    own = await post(
+        a, auth, {"type": "Note", "content": "rye", "inReplyTo": note["id"], "to": [PUBLIC]}
+    )
+    replies = (await a.client.get(note["replies"])).json()
+    assert replies["totalItems"] == 2  # dan's reply was not public
+    page = (await a.client.get(replies["first"])).json()
+    assert set(page["orderedItems"]) == {answer["object"]["id"], own["object"]["id"]}
+    # A deleted reply leaves the list.
+    await post(a, auth, {"type": "Delete", "object": own["object"]["id"]})
+    assert (await a.client.get(note["replies"])).json()["totalItems"] == 1
+
+
+async def liked_items(a: Running, auth: dict[str, str]) -> list[Any]:
+    headers = {**auth, "Accept": "application/activity+json"}
+    collection = (await a.client.get(f"{ALICE}/liked", headers=headers)).json()
+    assert collection["type"] == "OrderedCollection"
+    if not collection["totalItems"]:
+        return []
+    page = (await a.client.get(collection["first"], headers=headers)).json()
+    items: list[Any] = page.get("orderedItems", [])
+    return items
+
+
 async def test_an_agent_likes_and_boosts_a_mastodon_post_and_undoes_it(
     a: Running, masto: FakePeer
 ) -> None:
@@ -253,7 +289,14 @@ async def test_an_agent_likes_and_boosts_a_mastodon_post_and_undoes_it(
     assert announce["to"] == [PUBLIC]
     assert bob.id in announce["cc"]
     await refused(a, auth, {"type": "Like", "object": status["object"]["id"]}, 409)
+    # Alice's client finds it in her liked collection; nobody else does (she liked it
+    # addressing Bob only).
+    actor = (await a.client.get(ALICE, headers={"Accept": "application/activity+json"})).json()
+    assert actor["liked"] == f"{ALICE}/liked"
+    assert await liked_items(a, auth) == [status["object"]["id"]]
+    assert await liked_items(a, {}) == []
     await post(a, auth, {"type": "Undo", "object": liked["id"]})
+    assert await liked_items(a, auth) == []
     await post(a, auth, {"type": "Undo", "object": boosted["id"]})
     undos = masto.activities("Undo")
     assert {u["object"]["type"] for u in undos} == {"Like", "Announce"}

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from instance.planning.recipes import plan_from_recipe
 from instance.problems import Problem
-from tests.exchange.conftest import BREAD, Client, Pair
+from instance.store.models import StoredObject
+from tests.exchange.conftest import BREAD, Client, Pair, activity, deliver
 from tests.exchange.steps import kg
+from tests.fakepeer import FakePeer
 from tests.planning.test_lifecycle import hours
 from tests.planning.test_plans import FLOUR
 from vocab import Measure
@@ -96,11 +99,33 @@ async def publish_recipe(alice: Client) -> dict[str, Any]:
 
 
 async def test_a_recipe_is_published_and_a_peer_plans_from_it(pair: Pair) -> None:
+    await pair.bob.post({"type": "Follow", "object": pair.alice.id})
+    await pair.settle()
     recipe = await publish_recipe(pair.alice)
     assert recipe["id"].startswith("https://a.test/recipes/")
     served = await pair.a.client.get(recipe["id"], headers={"Accept": "application/activity+json"})
     assert served.status_code == 200
     assert served.json()["primaryOutput"] == BREAD
+    # An exchange's flows name it back (VF recipeClauseOf).
+    exchange = recipe["recipeIncludes"][0]
+    assert [f["recipeClauseOf"] for f in exchange["recipeStipulates"]] == [exchange["id"]]
+    await pair.settle()
+    # Bob follows Alice: his instance kept her recipe as it arrived, and plans from that
+    # copy even while a.test cannot be reached.
+    async with pair.b.services.db.read() as session:
+        kept = await session.scalar(select(StoredObject).where(StoredObject.uri == recipe["id"]))
+    assert kept is not None
+    assert (kept.type, kept.actor) == ("Recipe", pair.alice.id)
+    a_test = pair.network.apps.pop("https://a.test")
+    try:
+        offline = await pair.b.client.post(
+            f"{pair.bob.id}/plans/from-recipe",
+            json={"recipe": recipe["id"], "quantity": kg("1")},
+            headers=pair.bob.auth,
+        )
+        assert offline.status_code == 201, offline.text
+    finally:
+        pair.network.apps["https://a.test"] = a_test
     # Bob, on the other instance, plans 3 kg from Alice's recipe, asking Alice to sell
     # him the flour.
     flour_flow = recipe["recipeIncludes"][0]["recipeStipulates"][0]["id"]
@@ -139,3 +164,18 @@ async def test_a_bad_recipe_is_refused(pair: Pair) -> None:
         headers=pair.alice.auth,
     )
     assert response.status_code == 404
+
+
+async def test_a_peers_recipe_that_does_not_read_is_refused_and_not_kept(
+    pair: Pair, peer: FakePeer
+) -> None:
+    mallory = peer.actor("mallory")
+    recipe = {**bread_recipe(), "id": f"{peer.origin}/recipes/1", "attributedTo": mallory.id}
+    recipe["recipeIncludes"][1]["hasRecipeOutput"][0]["action"] = "consume"
+    await deliver(pair, mallory, activity(mallory, "Create", recipe, to=[pair.alice.id]))
+    async with pair.a.services.db.read() as session:
+        kept = await session.scalar(select(StoredObject).where(StoredObject.uri == recipe["id"]))
+    assert kept is None
+    (refusal,) = peer.activities("Reject")
+    assert "cannot be planned from" in refusal["content"]
+    assert "hasRecipeOutput" in refusal["content"]

@@ -1,8 +1,9 @@
 import pytest
 
+from tests.coop.conftest import three, two_more
 from tests.exchange.conftest import pair, postgres_or_sqlite_second
 
-__all__ = ["pair", "postgres_or_sqlite_second", "third_database"]
+__all__ = ["pair", "postgres_or_sqlite_second", "third_database", "three", "two_more"]
 
 
 @pytest.fixture

@@ -9,11 +9,13 @@ import io
 
 from sqlalchemy import select
 
+from instance.agents import require_agent
 from instance.portability import export_agent, import_agent, read_export
 from instance.store.models import Commitment, Follow
+from instance.tokens import create_token
 from tests import mastodon
-from tests.exchange.conftest import Pair
-from tests.exchange.steps import agreed
+from tests.exchange.conftest import BREAD, Client, Pair
+from tests.exchange.steps import agreed, kg, units
 from tests.fakepeer import FakePeer
 from tests.harness import Running, make_settings, running
 
@@ -48,7 +50,7 @@ async def test_followers_and_exchanges_follow_a_moved_agent(
     pair.network.add(masto.origin, masto.app())
     mona = masto.actor("mona")
     alice, bob = pair.alice, pair.bob
-    _, _, agreement, _ = await agreed(pair)
+    _, bread, agreement, currency = await agreed(pair)
     await bob.post({"type": "Follow", "object": OLD})
     await masto_delivers(pair.a, mona, mastodon.follow(mona, OLD))
     await pair.settle()
@@ -108,3 +110,50 @@ async def test_followers_and_exchanges_follow_a_moved_agent(
         assert followers["totalItems"] == 2  # Bob and Mona, each once
         # The agreement itself is still the one signed on a.test.
         assert agreement["id"].startswith("https://a.test/agreements/")
+
+        # ... and it keeps working: Bob pays the new actor, the new actor delivers.
+        async with c.services.db.write() as session:
+            token = await create_token(session, await require_agent(session, "alice"))
+        new_alice = Client(c, "alice", token)
+        await bob.post(
+            {
+                "type": "EconomicEvent",
+                "action": "transfer",
+                "receiver": NEW,
+                "resourceQuantity": units("20"),
+                "fulfills": agreement["stipulatesReciprocal"]["id"],
+                "reciprocalRealizationOf": agreement["id"],
+            }
+        )
+        await new_alice.post(
+            {
+                "type": "EconomicEvent",
+                "action": "transfer",
+                "resourceInventoriedAs": bread,
+                "receiver": bob.id,
+                "resourceQuantity": kg("10"),
+                "fulfills": agreement["stipulates"]["id"],
+                "realizationOf": agreement["id"],
+            }
+        )
+        await settle()
+        on_b = next(a for a in await bob.items("agreements") if a["id"] == agreement["id"])
+        on_c = next(a for a in await new_alice.items("agreements") if a["id"] == agreement["id"])
+        assert on_b["oce:state"] == on_c["oce:state"] == "finished"
+        held = {
+            r.get("conformsTo"): r["accountingQuantity"] for r in await new_alice.items("resources")
+        }
+        assert held == {BREAD: kg("40"), currency: units("20")}
+
+        # The old actor's profile page sends people to the new one; its client can no
+        # longer post there.
+        page = await pair.a.client.get(OLD, headers={"Accept": "text/html"})
+        assert (page.status_code, page.headers["location"]) == (302, NEW)
+        stale = await alice.instance.client.post(
+            f"{OLD}/outbox",
+            json={"type": "Note", "content": "still here?", "to": [bob.id]},
+            headers=alice.auth,
+        )
+        assert stale.status_code == 403
+        assert stale.json()["detail"] == f"{OLD} has moved to {NEW}: post from the new actor there"
+        assert stale.json()["field"] == "actor"

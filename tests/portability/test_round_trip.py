@@ -8,16 +8,30 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
+from instance.agents import create_agent
+from instance.coop.memberships import change_settings
 from instance.portability import export_agent, import_agent, read_export
 from instance.portability.tables import AGENT_REFERENCES, REFERENCES
 from instance.problems import Problem
-from instance.store.models import Agent, AgentMove, EconomicResource
+from instance.store.models import (
+    Agent,
+    AgentMove,
+    CoopDistribution,
+    CoopPayment,
+    EconomicResource,
+)
+from tests.coop.conftest import Three
+from tests.coop.test_story import make_agents, story_for
 from tests.exchange.conftest import Pair
 from tests.exchange.steps import agreed, kg
 from tests.harness import Running, make_settings, running
+from tests.planning.test_lifecycle import hours
+from tests.planning.test_plans import bake_plan
+from tests.planning.test_recipes import publish_recipe
 from tests.processes import oce
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -41,6 +55,24 @@ def records(document: str) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+NEW_ALICE = "https://c.test/agents/alice"
+
+
+def moved(found: dict[str, list[dict[str, Any]]], old: str, new: str) -> dict[str, Any]:
+    """The records as they should read after the import: the agent's own side of its
+    follows, open agreements and open commitments is its new actor."""
+    for table, sides in (
+        ("follows", ("follower", "followee")),
+        ("agreements", ("proposer", "counterparty")),
+        ("commitments", ("provider", "receiver", "creator")),
+    ):
+        for row in found.get(table, []):
+            for side in sides:
+                if row[side] == old and not (table != "follows" and row["finished_at"]):
+                    row[side] = new
+    return found
+
+
 async def balances(instance: Running) -> dict[str, tuple[str, str]]:
     async with instance.services.db.read() as session:
         return {
@@ -51,7 +83,8 @@ async def balances(instance: Running) -> dict[str, tuple[str, str]]:
 
 async def rich_ledger(pair: Pair) -> None:
     """Alice: a currency, stock, an offer, an agreement with Bob, a delivery, a post
-    Bob likes, and Bob as a follower."""
+    Bob likes, Bob as a follower, a plan Bob works in, a recipe, and her membership of
+    a guild on Bob's instance."""
     alice, bob = pair.alice, pair.bob
     _, bread, agreement, _ = await agreed(pair)
     await alice.post(
@@ -71,6 +104,27 @@ async def rich_ledger(pair: Pair) -> None:
     await pair.settle()
     await bob.post({"type": "Like", "object": note["object"]["id"]})
     await pair.settle()
+    plan = (await alice.post(bake_plan(pair)))["object"]
+    await pair.settle()
+    work = plan["planIncludes"]["hasInput"][0]["id"]
+    await bob.post({"type": "Accept", "object": work})
+    await pair.settle()
+    await bob.post(
+        {
+            "type": "EconomicEvent",
+            "action": "work",
+            "receiver": alice.id,
+            "effortQuantity": hours("1"),
+            "fulfills": work,
+            "inputOf": plan["planIncludes"]["id"],
+        }
+    )
+    await publish_recipe(alice)
+    async with pair.b.services.db.write() as session:
+        guild = await create_agent(session, "guild", kind="organization")
+        await change_settings(session, guild, joining="open")
+    await alice.post({"type": "Join", "object": pair.b.services.urls.actor("guild")})
+    await pair.settle()
 
 
 async def test_export_then_import_elsewhere_is_exact(pair: Pair, third_database: str) -> None:
@@ -82,8 +136,18 @@ async def test_export_then_import_elsewhere_is_exact(pair: Pair, third_database:
     original = records(document)
     for table in ("proposals", "intents", "agreements", "commitments", "economic_events",
                   "economic_resources", "resource_specifications", "follows", "objects",
-                  "reactions"):  # fmt: skip
+                  "reactions", "plans", "processes", "recipes",
+                  "coop_memberships"):  # fmt: skip
         assert original.get(table), f"nothing exported from {table}"
+    # The plan's commitments keep their process; the membership is accepted.
+    process = original["processes"][0]["uri"]
+    assert sum(c["input_of"] == process for c in original["commitments"]) == 3
+    assert [(m["member"], m["state"]) for m in original["coop_memberships"]] == [
+        ("https://a.test/agents/alice", "accepted")
+    ]
+    # Bob's export holds the plan he was asked to work in (as his instance recorded it).
+    bobs = records(await exported(pair.b, "bob"))
+    assert [p["uri"] for p in bobs["plans"]] == [p["uri"] for p in original["plans"]]
     # Proofs travel inside the stored documents.
     signed = [
         json.loads(o["body"])["object"]
@@ -108,12 +172,7 @@ async def test_export_then_import_elsewhere_is_exact(pair: Pair, third_database:
         assert json.loads(move.also_known_as) == ["https://a.test/agents/alice"]
         copied = records(again)
         copied.pop("agent_moves")
-        # The one difference: the agent's own side of its follows is its new id.
-        for follow in original["follows"]:
-            for side in ("follower", "followee"):
-                if follow[side] == "https://a.test/agents/alice":
-                    follow[side] = "https://c.test/agents/alice"
-        assert copied == original
+        assert copied == moved(original, "https://a.test/agents/alice", NEW_ALICE)
         assert await balances(c) == {uri: value for uri, value in (await balances(pair.a)).items()}
         # The keys came along: the same actor key, the same proof key.
         head_again = json.loads(again.splitlines()[0].removesuffix(',"records":[') + "}")
@@ -127,6 +186,44 @@ async def test_export_then_import_elsewhere_is_exact(pair: Pair, third_database:
         # Followers moved with it.
         followers = (await c.client.get("https://c.test/agents/alice/followers")).json()
         assert followers["totalItems"] == 1
+
+
+async def test_an_organization_moves_with_its_members_equation_and_distributions(
+    three: Three, third_database: str
+) -> None:
+    """The cooperative of docs/cooperatives.md, after its two distributions, exported
+    and imported elsewhere: memberships, validations, the equation, distributions,
+    payments and claims come back exactly."""
+    tokens = await make_agents(three)
+    async with httpx.AsyncClient(transport=three.network, timeout=30) as http:
+        await story_for(three, http, tokens).run()
+    document = await exported(three.a, "coop")
+    original = records(document)
+    for table in ("coop_settings", "coop_memberships", "coop_contributions",
+                  "coop_validations", "coop_equations", "coop_distributions",
+                  "coop_payments", "coop_claims"):  # fmt: skip
+        assert original.get(table), f"nothing exported from {table}"
+    assert len(original["coop_distributions"]) == 2
+    assert {m["member"].rsplit("/", 1)[-1] for m in original["coop_memberships"]} >= {
+        "ann", "dan", "bob", "cat"
+    }  # fmt: skip
+    async with running(make_settings(third_database, "https://d.test")) as d:
+        head, rows = read_export(io.StringIO(document))
+        async with d.services.db.write() as session:
+            await import_agent(session, d.services.urls, head, rows)
+        copied = records(await exported(d, "coop"))
+        copied.pop("agent_moves")
+        assert copied == moved(original, "https://a.test/agents/coop", "https://d.test/agents/coop")
+        # Each payment still names the distribution it belongs to.
+        async with d.services.db.read() as session:
+            payments = (
+                await session.execute(
+                    select(CoopPayment, CoopDistribution).join(
+                        CoopDistribution, CoopPayment.distribution_id == CoopDistribution.id
+                    )
+                )
+            ).all()
+        assert len(payments) == len(original["coop_payments"])
 
 
 async def test_a_refused_import_changes_nothing(pair: Pair, postgres_or_sqlite_second: str) -> None:

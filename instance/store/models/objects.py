@@ -36,7 +36,8 @@ class StoredObject(Base):
     agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="CASCADE"), default=None
     )
-    #: For an activity, the id of its ``object``.
+    #: For an activity, the id of its ``object``; for a post, the post it replies to
+    #: (``inReplyTo``), which lists it in its ``replies``.
     object_uri: Mapped[str | None] = mapped_column(URI, default=None)
     public: Mapped[bool] = mapped_column(default=False)
     body: Mapped[str] = mapped_column(Text)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from instance.agents import instance_key, list_agents, require_agent
@@ -43,9 +43,13 @@ async def actor(request: Request) -> Response:
     svc = services(request)
     async with svc.db.read() as session:
         agent = await require_agent(session, request.path_params["username"])
+        move = await session.get(AgentMove, agent.id)
         if negotiate(request) != "html":
-            move = await session.get(AgentMove, agent.id)
             return activity_response(request, agent_document(svc.urls, agent, move))
+        if move is not None and move.moved_to:
+            # As Mastodon does: a person opening the old profile lands on the new one.
+            # Not permanent (301): the agent may move on again.
+            return RedirectResponse(move.moved_to, status_code=302)
         followers = await _count(session, *_followers_of(agent))
         following = await _count(session, *_following_of(agent))
         proposals = await agent_proposals(session, agent)

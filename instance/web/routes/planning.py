@@ -88,6 +88,10 @@ async def process(request: Request) -> Response:
         "hasInput": [flow["id"] for flow in mine["inputs"]],
         "hasOutput": [flow["id"] for flow in mine["outputs"]],
         "oce:events": mine["events"],
+        # Which way each event goes, so a trace or track from another instance follows
+        # only the right ones.
+        "oce:inputEvents": mine["inputEvents"],
+        "oce:outputEvents": mine["outputEvents"],
     }
     return activity_response(request, document)
 
