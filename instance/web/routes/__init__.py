@@ -12,6 +12,7 @@ from instance.web.routes import (
     forms,
     ledger,
     members,
+    oauth,
     objects,
     planning,
     wellknown,
@@ -24,6 +25,7 @@ def routes() -> list[BaseRoute]:
     return [
         *wellknown.routes,
         *account.routes,
+        *oauth.routes,
         *dashboard.routes,
         *forms.routes,
         *boxes.routes,
