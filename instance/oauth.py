@@ -523,10 +523,11 @@ def _new_refresh() -> str:
 
 
 async def exchange_code(
-    session: AsyncSession, client: OAuthClient, form: Mapping[str, str]
+    session: AsyncSession, client: OAuthClient, form: Mapping[str, str], urls: Urls
 ) -> dict[str, Any]:
     """The authorization code grant: the code, its redirect URI and the PKCE verifier
-    in, a bearer token (and a refresh token) out."""
+    in, a bearer token (and a refresh token) out, with the actor it acts for (an
+    additional member, RFC 6749 §5.1)."""
     code = _parameter(form, "code")
     verifier = _parameter(form, "code_verifier")
     redirect_uri = _parameter(form, "redirect_uri", MAX_URI)
@@ -584,7 +585,7 @@ async def exchange_code(
     row.token_id = await session.scalar(
         select(Token.id).where(Token.digest == token_digest(access))
     )
-    return _token_answer(access, refresh_token, row.scope)
+    return _token_answer(access, refresh_token, row.scope) | {"actor": urls.actor(agent.username)}
 
 
 async def refresh(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from instance.store.models.base import Base, utcnow
 
-__all__ = ["OAuthClient", "OAuthCode"]
+__all__ = ["AccountLink", "OAuthClient", "OAuthCode"]
 
 
 class OAuthClient(Base):
@@ -53,3 +53,32 @@ class OAuthCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(default=None)
     #: The token the code was exchanged for (revoked if the code is presented again).
     token_id: Mapped[int | None] = mapped_column(default=None)
+
+
+class AccountLink(Base):
+    """This instance acting as an OAuth client of another oce instance, for a person
+    who is an agent on both: their actor there, the tokens it granted us, and the last
+    overview read with them. ``pending`` rows wait for the person's consent there."""
+
+    __tablename__ = "account_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    #: The other instance's issuer (its base URL) and endpoints, from its metadata.
+    issuer: Mapped[str] = mapped_column(String(255))
+    endpoints_json: Mapped[str] = mapped_column(Text)
+    #: Our registration there (a confidential client: the secret is ours to use).
+    client_id: Mapped[str] = mapped_column(String(64))
+    client_secret: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(64), unique=True)
+    verifier: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    #: The person's actor on the other instance (set once linked).
+    remote_actor: Mapped[str | None] = mapped_column(String(2048), default=None)
+    access_token: Mapped[str | None] = mapped_column(String(100), default=None)
+    refresh_token: Mapped[str | None] = mapped_column(String(100), default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The other instance's overview as last read (JSON), and when.
+    cache_json: Mapped[str] = mapped_column(Text, default="")
+    cached_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from instance.agents import instance_key, list_agents, require_agent
+from instance.links import aliases as linked_actors
 from instance.negotiation import activity_response, negotiate
 from instance.services import services
 from instance.store.models import Agent, AgentMove, Follow
@@ -45,7 +46,8 @@ async def actor(request: Request) -> Response:
         agent = await require_agent(session, request.path_params["username"])
         if negotiate(request) != "html":
             move = await session.get(AgentMove, agent.id)
-            return activity_response(request, agent_document(svc.urls, agent, move))
+            linked = await linked_actors(session, agent)
+            return activity_response(request, agent_document(svc.urls, agent, move, linked))
         followers = await _count(session, *_followers_of(agent))
         following = await _count(session, *_following_of(agent))
         proposals = await agent_proposals(session, agent)

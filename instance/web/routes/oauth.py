@@ -12,11 +12,13 @@ import json
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from sqlalchemy import update
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from instance.inbox.receive import read_body
+from instance.inbox.receive import parse_json_object, read_body
+from instance.links import names_back
 from instance.oauth import (
     AuthorizationRequest,
     CodeReused,
@@ -35,10 +37,13 @@ from instance.oauth import (
 )
 from instance.problems import Problem
 from instance.services import Services, services
-from instance.store.models import Agent
+from instance.store.models import Agent, Commitment, Token
+from instance.tokens import READ, Grant, authenticate
 from instance.web.app import csrf
+from instance.web.app.formatting import Format
 from instance.web.app.forms import Form, read_form
 from instance.web.app.locales import pick_language
+from instance.web.app.overview import overview
 from instance.web.app.sessions import SignedIn, signed_in
 from instance.web.headers import CONTENT_SECURITY_POLICY
 from instance.web.pages import render_page
@@ -210,7 +215,7 @@ async def token(request: Request) -> Response:
             client = await authenticate_client(session, form, request.headers.get("authorization"))
             answer: dict[str, Any]
             if grant_type == "authorization_code":
-                answer = await exchange_code(session, client, form)
+                answer = await exchange_code(session, client, form, svc.urls)
             else:
                 answer = await refresh(session, client, form)
     except CodeReused as exc:
@@ -234,10 +239,107 @@ async def revocation(request: Request) -> Response:
     return Response(status_code=200, headers=_NO_STORE)
 
 
+# Linking accounts: the other instance's side (see instance.links) -------------------
+
+
+async def _bearer_grant(svc: Services, request: Request) -> Grant:
+    """The live OAuth grant a request's bearer token is (any scope: these two
+    endpoints read, or annotate the token itself)."""
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise Problem(
+            401, "expected Authorization: Bearer <token>", field="authorization",
+            headers={"WWW-Authenticate": "Bearer"},
+        )  # fmt: skip
+    async with svc.db.read() as session:
+        grant = await authenticate(session, presented.strip())
+        row = await session.get(Token, grant.token_id)
+    if row is None or row.client_id is None:
+        raise Problem(403, "only a token given to an application links accounts")
+    return grant
+
+
+async def link(request: Request) -> Response:
+    """``POST /oauth/link`` ``{"actor": …}``: the application holding this token is the
+    person's other instance, and ``actor`` is them there. Believed only when that
+    actor's own document names this one in ``alsoKnownAs``."""
+    svc = services(request)
+    grant = await _bearer_grant(svc, request)
+    body = parse_json_object(await read_body(request, 4096))
+    actor = body.get("actor")
+    if not isinstance(actor, str) or not actor.startswith(("https://", "http://")):
+        raise Problem(400, "actor is the URI of your actor on the other instance", field="actor")
+    if len(actor) > 2048 or svc.urls.is_local(actor):
+        raise Problem(400, "actor is an actor of another instance", field="actor")
+    mine = svc.urls.actor(grant.agent.username)
+    try:
+        named = await names_back(svc, actor, mine)
+    except Exception as exc:
+        raise Problem(502, f"cannot read {actor}: {exc}", field="actor") from None
+    if not named:
+        raise Problem(422, f"{actor} does not name {mine} in its alsoKnownAs", field="actor")
+    async with svc.db.write() as session:
+        await session.execute(
+            update(Token).where(Token.id == grant.token_id).values(linked_actor=actor)
+        )
+    return JSONResponse({"actor": mine, "alsoKnownAs": actor})
+
+
+async def overview_json(request: Request) -> Response:
+    """``GET /oauth/overview``: the token's person's balances, open commitments and
+    agreements, as text ready to show (exact quantities), for their other instance."""
+    svc = services(request)
+    grant = await _bearer_grant(svc, request)
+    if READ not in grant.scopes:
+        raise Problem(403, "this needs the read scope", field="authorization")
+    async with svc.db.read() as session:
+        agent = await session.get(Agent, grant.agent.id)
+        assert agent is not None
+        view = await overview(session, svc.urls, agent)
+    fmt = Format(svc.urls, "en")
+
+    def commitment(c: Commitment, direction: str) -> dict[str, Any]:
+        return {
+            "uri": c.uri,
+            "direction": direction,
+            "action": c.action,
+            "quantity": fmt.qty(c.quantity, c.unit),
+            "kind": view.kind(c.resource_conforms_to),
+            "with": c.receiver if direction == "owe" else c.provider,
+            "fulfilled": fmt.qty(c.fulfilled, c.unit),
+            "due": c.due.strftime("%Y-%m-%d") if c.due else None,
+        }
+
+    return JSONResponse(
+        {
+            "actor": svc.urls.actor(agent.username),
+            "instance": svc.urls.host,
+            "balances": [
+                {"kind": b.kind, "accounting": b.accounting.text, "onhand": b.onhand.text}
+                for b in view.balances
+            ],
+            "commitments": [commitment(c, "owe") for c in view.i_owe]
+            + [commitment(c, "owed") for c in view.owed_to_me],
+            "agreements": [
+                {
+                    "uri": a.uri,
+                    "with": a.counterparty if a.proposer == view.me else a.proposer,
+                    "state": a.state,
+                    "date": (a.agreed_at or a.created_at).strftime("%Y-%m-%d"),
+                }
+                for a in view.agreements
+            ],
+        },
+        headers=_NO_STORE,
+    )
+
+
 routes = [
     Route("/.well-known/oauth-authorization-server", authorization_server, methods=["GET"]),
     Route("/oauth/register", register, methods=["POST"]),
     Route("/oauth/authorize", authorize, methods=["GET", "POST"]),
     Route("/oauth/token", token, methods=["POST"]),
     Route("/oauth/revoke", revocation, methods=["POST"]),
+    Route("/oauth/link", link, methods=["POST"]),
+    Route("/oauth/overview", overview_json, methods=["GET"]),
 ]
