@@ -62,7 +62,11 @@ async def links(request: Request) -> Response:
             )
     except Problem as problem:
         return form_refused(svc, problem)
-    return RedirectResponse(target, status_code=303)
+    # A page with a link rather than a redirect: the page's Content-Security-Policy
+    # (form-action 'self') rightly stops a form from leading to another site.
+    return _page(
+        svc, request, "links.html", me, links=[], errors={}, typed=typed, continue_to=target
+    )
 
 
 async def callback(request: Request) -> Response:
