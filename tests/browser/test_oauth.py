@@ -30,7 +30,8 @@ import pytest_asyncio
 from tests.browser.axe import axe_source, axe_violations
 from tests.browser.browsing import BROWSER_TESTS, TIMEOUT_MS
 from tests.databases import SqliteFactory
-from tests.processes import ROOT, Process, serving
+from tests.e2e.conftest import agent_with_token, post_outbox
+from tests.processes import ROOT, Process, free_port, instance_env, serving
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext
@@ -78,25 +79,53 @@ def callback() -> Iterator[tuple[str, list[str]]]:
         server.server_close()
 
 
+def _password(server: Process, username: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "instance.cli", "agent", "password", username, "--stdin"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **server.env},
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.fixture(scope="module")
-def site(
+def sites(
     sqlite_factory: SqliteFactory, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Process]:
+) -> Iterator[tuple[Process, Process]]:
+    """Alice on two instances: a at 127.0.0.1, b at localhost (another host name, so
+    that the two sign-in cookies do not overwrite each other: cookies ignore ports),
+    where she holds 50 kg of bread."""
     axe_source()
     logs: Path = tmp_path_factory.mktemp("oauth")
+    other = f"http://localhost:{free_port()}"
+    env = instance_env(other, sqlite_factory.new())
+    b = Process("b", other, env, logs / "b.log")
     with serving("a", sqlite_factory.new(), logs) as a:
-        a.cli("agent", "create", "alice", "--name", "Alice")
-        done = subprocess.run(
-            [sys.executable, "-m", "instance.cli", "agent", "password", "alice", "--stdin"],
-            env={**os.environ, "PYTHONPATH": str(ROOT), **a.env},
-            input=PASSWORD + "\n",
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        yield a
+        b.start()
+        try:
+            a.cli("agent", "create", "alice", "--name", "Alice")
+            auth = agent_with_token(b, "alice", name="Alice")
+            post_outbox(b, "alice", auth, {
+                "type": "EconomicEvent",
+                "action": "raise",
+                "receiver": f"{other}/agents/alice",
+                "resourceConformsTo": "https://www.wikidata.org/wiki/Q7802",
+                "resourceQuantity": {"hasUnit": "kilogram", "hasNumericalValue": "50"},
+            })  # fmt: skip
+            _password(a, "alice")
+            _password(b, "alice")
+            yield a, b
+        finally:
+            b.stop()
+
+
+@pytest.fixture(scope="module")
+def site(sites: tuple[Process, Process]) -> Process:
+    return sites[0]
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -195,3 +224,60 @@ async def test_an_application_gets_a_token_by_pkce_and_loses_it_when_revoked(
     assert "revoked" in refused.json()["detail"]
     await page.close()
     await http.aclose()
+
+
+async def _aliases(http: httpx.AsyncClient, actor: str) -> list[str]:
+    answer = await http.get(actor, headers={"Accept": "application/activity+json"})
+    found: list[str] = answer.json().get("alsoKnownAs", [])
+    return found
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_person_links_their_account_on_another_instance(
+    sites: tuple[Process, Process], context: BrowserContext
+) -> None:
+    a, b = sites
+    me_a, me_b = f"{a.base_url}/agents/alice", f"{b.base_url}/agents/alice"
+    b_host = urlsplit(b.base_url).netloc
+    page = await context.new_page()
+    await page.goto(f"{a.base_url}/login")
+    await page.get_by_label("Name").fill("alice")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{a.base_url}/dashboard")
+    await page.goto(f"{a.base_url}/app/links")
+    assert await axe_violations(page) == [], page.url
+    await page.get_by_label("The other instance's address").fill(b.base_url)
+    await page.get_by_role("button", name="Link").click()
+    await page.get_by_role("link", name=f"Continue to {b.base_url}").click()
+    # On b: sign in (the browser has no session there), then consent.
+    await page.wait_for_url(f"{b.base_url}/login?**")
+    await page.get_by_label("Name").fill("alice")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{b.base_url}/oauth/authorize?**")
+    heading = await page.get_by_role("heading", level=1).inner_text()
+    assert heading == f"Allow oce at {urlsplit(a.base_url).netloc} to act for you?"
+    assert "read: read your inbox" in await page.inner_text("main")
+    assert "write:" not in await page.inner_text("main")
+    await page.get_by_role("button", name="Allow").click()
+    await page.wait_for_url(f"{a.base_url}/app/links")
+    assert me_b in await page.inner_text("main")
+    async with httpx.AsyncClient(timeout=30) as http:
+        assert await _aliases(http, me_a) == [me_b]
+        assert await _aliases(http, me_b) == [me_a]
+        # The dashboard on a shows what alice holds on b, labelled by instance.
+        await page.goto(f"{a.base_url}/dashboard")
+        words = " ".join((await page.inner_text("main")).split())
+        assert f"On {b_host}" in words
+        assert f"Balances on {b_host}" in words
+        assert "50 kg" in words
+        assert await axe_violations(page) == [], page.url
+        # Unlinking on a revokes the grant on b: neither actor names the other.
+        await page.goto(f"{a.base_url}/app/links")
+        await page.get_by_role("button", name=f"Unlink {me_b}").click()
+        await page.wait_for_url(f"{a.base_url}/app/links")
+        assert "No linked instances." in await page.inner_text("main")
+        assert await _aliases(http, me_a) == []
+        assert await _aliases(http, me_b) == []
+    await page.close()
