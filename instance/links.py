@@ -65,33 +65,49 @@ def _refused(detail: str, status: int = 502) -> Problem:
     return Problem(status, detail, field="instance")
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    body: bytes
+    url: str
+
+
 async def _call(
     svc: Services, method: str, url: str, *, expect: tuple[int, ...] = (200,), **options: Any
-) -> httpx.Response:
-    """One bounded request to the other instance."""
+) -> _Answer:
+    """One bounded request to the other instance (time and size)."""
+    body = b""
     try:
         async with svc.http.stream(method, url, timeout=FETCH_TIMEOUT, **options) as answer:
-            body = b""
             async for chunk in answer.aiter_bytes():
                 body += chunk
                 if len(body) > MAX_ANSWER_BYTES:
                     raise _refused(f"{url} answered more than {MAX_ANSWER_BYTES} bytes")
+            status = answer.status_code
     except httpx.HTTPError as exc:
         raise _refused(f"cannot reach {url}: {exc.__class__.__name__}") from None
-    answer._content = body
-    if answer.status_code not in expect:
-        raise _refused(f"{url} answered {answer.status_code}: {body[:200]!r}")
-    return answer
+    if status not in expect:
+        raise _refused(f"{url} answered {status}: {body[:200]!r}")
+    return _Answer(status, body, url)
 
 
-def _json(answer: httpx.Response) -> dict[str, Any]:
+def _json(answer: _Answer) -> dict[str, Any]:
     try:
-        found = json.loads(answer.content)
+        found = json.loads(answer.body)
     except ValueError:
         found = None
     if not isinstance(found, dict):
-        raise _refused(f"{answer.request.url} did not answer a JSON object")
+        raise _refused(f"{answer.url} did not answer a JSON object")
     return found
+
+
+def _expiry(granted: dict[str, Any]) -> datetime:
+    """When a granted access token ends (its ``expires_in``, kept within a minute and a
+    day; an hour when it says nothing usable)."""
+    seconds = granted.get("expires_in")
+    if not isinstance(seconds, int) or isinstance(seconds, bool):
+        seconds = 3600
+    return utcnow() + timedelta(seconds=min(max(seconds, 60), 86_400))
 
 
 def _base_of(text: str) -> str:
@@ -231,7 +247,7 @@ async def finish_link(svc: Services, agent: Agent, params: dict[str, str]) -> Ac
         row.remote_actor = actor[:2048]
         row.access_token = str(granted.get("access_token", ""))[:100]
         row.refresh_token = str(granted.get("refresh_token", ""))[:100]
-        row.expires_at = utcnow() + timedelta(seconds=int(granted.get("expires_in", 3600)))
+        row.expires_at = _expiry(granted)
     # Our actor now names theirs; ask them to name ours (they read our actor to check).
     try:
         await _call(
@@ -324,27 +340,24 @@ class Elsewhere:
 
 async def _refresh(svc: Services, link: AccountLink) -> bool:
     """Renew the access token; False when the other side refuses (the grant is gone)."""
-    try:
-        granted = _json(
-            await _call(
-                svc,
-                "POST",
-                json.loads(link.endpoints_json)["token_endpoint"],
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": link.refresh_token or "",
-                    "client_id": link.client_id,
-                    "client_secret": link.client_secret,
-                },
-            )
-        )
-    except Problem as problem:
-        if "answered 400" in problem.detail or "answered 401" in problem.detail:
-            return False
-        raise
+    answer = await _call(
+        svc,
+        "POST",
+        json.loads(link.endpoints_json)["token_endpoint"],
+        expect=(200, 400, 401),
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": link.refresh_token or "",
+            "client_id": link.client_id,
+            "client_secret": link.client_secret,
+        },
+    )
+    if answer.status != 200:
+        return False
+    granted = _json(answer)
     link.access_token = str(granted.get("access_token", ""))[:100]
     link.refresh_token = str(granted.get("refresh_token", ""))[:100]
-    link.expires_at = utcnow() + timedelta(seconds=int(granted.get("expires_in", 3600)))
+    link.expires_at = _expiry(granted)
     return True
 
 
@@ -365,7 +378,7 @@ async def _read(svc: Services, link: AccountLink) -> dict[str, Any] | None:
             expect=(200, 401),
             headers={"Authorization": f"Bearer {link.access_token}"},
         )
-        if answer.status_code == 200:
+        if answer.status == 200:
             return _json(answer)
         if attempt == 2 or not await _refresh(svc, link):
             return None

@@ -109,6 +109,24 @@ async def test_a_link_is_published_both_ways_shown_and_removed_when_revoked(
     assert "Balances on b.test" in words
     assert "50 kg" in words
     assert B_ALICE in (await a.client.get("/app/links", headers=HTML)).text
+    # An expired access token is renewed with the refresh token, and read with again.
+    async with a.services.db.write() as session:
+        before = await session.scalar(select(AccountLink))
+        assert before is not None
+        old_token = before.access_token
+        await session.execute(
+            update(AccountLink).values(
+                expires_at=utcnow() - timedelta(seconds=1),
+                cached_at=utcnow() - timedelta(hours=1),
+            )
+        )
+    assert "50 kg" in (await a.client.get("/dashboard", headers=HTML)).text
+    async with a.services.db.read() as session:
+        after = await session.scalar(select(AccountLink))
+    assert after is not None
+    assert after.access_token != old_token
+    assert after.expires_at is not None
+    assert after.expires_at > utcnow()
 
     # Alice revokes a.test on b.test: b.test stops naming a.test at once, and a.test
     # drops the link when it next reads b.test (the cache is 60 s; made stale here).
