@@ -5,9 +5,9 @@ string), may expire, and can be revoked. Every request looks its token up in the
 database: nothing about a token is cached in a process, so a revocation or an expiry
 takes effect at once in every process of the instance.
 
-The table is shaped for the OAuth 2.0 authorization flow to come: a token issued to a
-client application will carry that client's id (``client_id``), and a person will list
-and revoke tokens the same way ``oce token list`` and ``oce token revoke`` do.
+A token issued to a client application through OAuth 2.0 (:mod:`instance.oauth`) is a
+row of the same table carrying that client's id (``client_id``): the API checks it like
+any other, and a person lists and revokes it on ``/app/tokens``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ __all__ = [
     "list_tokens",
     "parse_lifetime",
     "revoke_token",
+    "token_digest",
     "token_state",
     "touch_token",
 ]
@@ -64,6 +65,10 @@ def _digest(token: str) -> str:
     # Tokens carry 256 random bits, so a plain SHA-256 is enough: there is nothing to
     # brute-force that a slow hash would protect.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+#: The digest the table keeps of a token (for OAuth, which issues and rotates tokens).
+token_digest = _digest
 
 
 def _scope_text(scopes: Iterable[str]) -> str:
@@ -100,6 +105,7 @@ async def create_token(
     scopes: Iterable[str] = SCOPES,
     expires_at: datetime | None = None,
     client_id: str | None = None,
+    refresh_digest: str | None = None,
 ) -> str:
     """A new token for ``agent``; the caller shows it once, we keep only its digest."""
     token = _PREFIX + secrets.token_urlsafe(32)
@@ -111,6 +117,7 @@ async def create_token(
             scope=_scope_text(scopes),
             expires_at=expires_at,
             client_id=client_id,
+            refresh_digest=refresh_digest,
         )
     )
     await session.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,9 +45,13 @@ def summary_html(text: str) -> str:
     )
 
 
-def agent_document(urls: Urls, agent: Agent, move: AgentMove | None = None) -> dict[str, Any]:
+def agent_document(
+    urls: Urls, agent: Agent, move: AgentMove | None = None, linked: Sequence[str] = ()
+) -> dict[str, Any]:
     """The actor document of a local agent (a Person or an Organization); ``move``
-    gives its other actors (``alsoKnownAs``) and where it moved (``movedTo``)."""
+    gives its other actors (``alsoKnownAs``) and where it moved (``movedTo``);
+    ``linked``, its accounts on other oce instances linked by OAuth (also
+    ``alsoKnownAs``, see :mod:`instance.links`)."""
     actor = urls.actor(agent.username)
     document: dict[str, Any] = {
         "@context": actor_context(urls),
@@ -79,12 +84,12 @@ def agent_document(urls: Urls, agent: Agent, move: AgentMove | None = None) -> d
     if agent.kind == "Organization":
         # docs/cooperatives.md: who the organization's members are.
         document["members"] = f"{actor}/members"
-    if move is not None:
-        aliases = json.loads(move.also_known_as)
-        if aliases:
-            document["alsoKnownAs"] = aliases
-        if move.moved_to:
-            document["movedTo"] = move.moved_to
+    aliases: list[str] = json.loads(move.also_known_as) if move is not None else []
+    aliases += [actor for actor in linked if actor not in aliases]
+    if aliases:
+        document["alsoKnownAs"] = aliases
+    if move is not None and move.moved_to:
+        document["movedTo"] = move.moved_to
     return document
 
 

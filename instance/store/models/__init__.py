@@ -16,6 +16,7 @@ from instance.store.models.coop import (
 from instance.store.models.exchange import Agreement, Commitment, Intent, Proposal
 from instance.store.models.interactions import ActorBlock, AgentMove, FeaturedItem, Reaction
 from instance.store.models.ledger import EconomicEvent, EconomicResource, ResourceSpecification
+from instance.store.models.oauth import AccountLink, OAuthClient, OAuthCode
 from instance.store.models.objects import InboxEntry, StoredObject
 from instance.store.models.planning import AgentTombstone, Plan, Process, Recipe
 from instance.store.models.queues import Delivery, InboxItem, PeerHost
@@ -24,6 +25,7 @@ from instance.store.models.social import BlockedDomain, Follow, RemoteActor, Rem
 from instance.store.models.web import LoginThrottle, Password, WebSession
 
 __all__ = [
+    "AccountLink",
     "ActorBlock",
     "Agent",
     "AgentMove",
@@ -53,6 +55,8 @@ __all__ = [
     "InstanceKey",
     "Intent",
     "LoginThrottle",
+    "OAuthClient",
+    "OAuthCode",
     "Password",
     "PeerHost",
     "Plan",

@@ -85,3 +85,9 @@ class Token(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     #: The application it was issued to (None: made by ``oce token create``).
     client_id: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
+    #: SHA-256 of the OAuth refresh token that renews this token (None: not renewable).
+    #: Refreshing rotates both secrets in this same row: one row per grant.
+    refresh_digest: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    #: The person's actor on another instance that holds this token to link the two
+    #: accounts (published in ``alsoKnownAs`` while the token is live).
+    linked_actor: Mapped[str | None] = mapped_column(String(2048), default=None)

@@ -48,10 +48,23 @@ def form_refused(svc: Services, problem: Problem) -> Response:
     return response
 
 
+def safe_next(text: str) -> str:
+    """Where to go after signing in: a path of this site (``next``), else the dashboard."""
+    if (
+        text.startswith("/")
+        and not text.startswith(("//", "/\\"))
+        and len(text) <= 4200
+        and all(32 < ord(ch) < 127 for ch in text)
+    ):
+        return text
+    return "/dashboard"
+
+
 def _login_page(
     svc: Services,
     request: Request,
     *,
+    next_path: str = "",
     status: int = 200,
     error: str = "",
     username: str = "",
@@ -66,6 +79,7 @@ def _login_page(
         error=error,
         username=username,
         csrf_token=token,
+        next_path=next_path,
     )
     response.headers.update(headers or {})
     response.headers["Cache-Control"] = "no-store"
@@ -82,18 +96,26 @@ def _wait_text(until: datetime) -> str:
 async def login(request: Request) -> Response:
     svc = services(request)
     if request.method == "GET":
-        return _login_page(svc, request)
+        wanted = request.query_params.get("next", "")
+        return _login_page(svc, request, next_path=wanted if safe_next(wanted) == wanted else "")
     try:
         form = await read_form(request)
         csrf.check_login_token(request, form.get(csrf.FIELD, ""))
     except Problem as problem:
         return form_refused(svc, problem)
+    next_path = safe_next(form.get("next", ""))
+    again = "" if next_path == "/dashboard" else next_path
     username = form.get("username", "").strip()[:64]
     password = form.get("password", "")[: MAX_LENGTH + 1]
     address = client_address(request)
     if not username or not password:
         return _login_page(
-            svc, request, status=400, error="Enter your name and your password.", username=username
+            svc,
+            request,
+            status=400,
+            error="Enter your name and your password.",
+            username=username,
+            next_path=again,
         )
     locked = await throttle.locked_until(svc.db, username, address)
     if locked is not None:
@@ -104,6 +126,7 @@ async def login(request: Request) -> Response:
             status=429,
             error=_wait_text(locked),
             username=username,
+            next_path=again,
             headers={"Retry-After": retry},
         )
     async with svc.db.read() as session:
@@ -111,7 +134,9 @@ async def login(request: Request) -> Response:
         hashed = await stored_hash(session, agent.id) if agent else None
     if agent is None or not await verify_password(hashed, password):
         await throttle.record_failure(svc.db, username, address)
-        return _login_page(svc, request, status=401, error=WRONG, username=username)
+        return _login_page(
+            svc, request, status=401, error=WRONG, username=username, next_path=again
+        )
     await throttle.record_success(svc.db, username)
     async with svc.db.write() as session:
         if old := request.cookies.get(COOKIE):
@@ -122,7 +147,7 @@ async def login(request: Request) -> Response:
             address=address,
             user_agent=request.headers.get("user-agent", ""),
         )
-    response = RedirectResponse("/dashboard", status_code=303)
+    response = RedirectResponse(next_path, status_code=303)
     set_cookie(svc, response, secret)
     response.delete_cookie(csrf.LOGIN_COOKIE, path="/login")
     return response

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from instance.agents import instance_key, list_agents, require_agent
+from instance.links import aliases as linked_actors
 from instance.negotiation import activity_response, negotiate
 from instance.services import services
 from instance.store.models import Agent, AgentMove, Follow
@@ -45,7 +46,8 @@ async def actor(request: Request) -> Response:
         agent = await require_agent(session, request.path_params["username"])
         move = await session.get(AgentMove, agent.id)
         if negotiate(request) != "html":
-            return activity_response(request, agent_document(svc.urls, agent, move))
+            linked = await linked_actors(session, agent)
+            return activity_response(request, agent_document(svc.urls, agent, move, linked))
         if move is not None and move.moved_to:
             # As Mastodon does: a person opening the old profile lands on the new one.
             # Not permanent (301): the agent may move on again.

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from instance.links import elsewhere
 from instance.services import services
 from instance.store.models import Agent
 from instance.web.app.formatting import Format
@@ -38,6 +39,7 @@ async def dashboard(request: Request) -> Response:
         agent = await session.get(Agent, me.actor.id)
         assert agent is not None
         view = await overview(session, svc.urls, agent)
+    others = await elsewhere(svc, agent)
     language = pick_language(request)
     response = render_page(
         svc,
@@ -45,6 +47,7 @@ async def dashboard(request: Request) -> Response:
         language=language,
         me=me,
         view=view,
+        elsewhere=others,
         fmt=Format(svc.urls, language),
         terms=agreement_terms,
         notice=NOTICES.get(request.query_params.get("done", ""), ""),

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from federation import FetchError, WebFingerError, resolve
 from instance.ledger.exchange import intents_of, proposal_document
+from instance.oauth import applications, revoke_application
 from instance.outbox.c2s import post_to_outbox
 from instance.problems import Problem
 from instance.services import Services, services
@@ -355,17 +356,23 @@ async def tokens(request: Request) -> Response:
             agent = await session.get(Agent, me.agent.id)
             assert agent is not None
             rows = [(row, token_state(row)) for row in await list_tokens(session, agent)]
-        return _page(svc, request, "tokens.html", me, tokens=rows)
+            apps = await applications(session, agent)
+        names = {app.client_id: app.name for app in apps}
+        return _page(svc, request, "tokens.html", me, tokens=rows, applications=apps, names=names)
     posted = await _posted(svc, request)
     if isinstance(posted, Response):
         return posted
     me, form = posted
     try:
         token_id = int(form.get("id", "")) if form.get("id", "").isdigit() else -1
+        client_id = form.text("client_id", 64)
         async with svc.db.write() as session:
             agent = await session.get(Agent, me.agent.id)
             assert agent is not None
-            await revoke_token(session, token_id, agent=agent)
+            if client_id:
+                await revoke_application(session, agent, client_id)
+            else:
+                await revoke_token(session, token_id, agent=agent)
     except Problem as problem:
         return form_refused(svc, problem)
     return RedirectResponse("/app/tokens", status_code=303)
