@@ -22,6 +22,8 @@ POSTGRES_URL = os.environ.get(
     "OCE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("OCE_TEST_REQUIRE_POSTGRES") == "1"
+#: Connections used at once to drop a run's databases (max_connections is 100 by default).
+DROPS_AT_ONCE = 16
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -89,15 +91,24 @@ class PostgresFactory:
             await admin.close()
 
     def drop_all(self) -> None:
-        asyncio.run(self._drop([*self.created, self.template]))
+        asyncio.run(self._drop())
 
-    async def _drop(self, names: list[str]) -> None:
-        admin = await self._admin()
-        try:
-            for name in names:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async def _drop(self) -> None:
+        # Each DROP DATABASE waits for a checkpoint. One after the other, a run's few
+        # hundred databases took minutes at the end of the session; dropped together,
+        # the drops share their checkpoints and take seconds.
+        turns = asyncio.Semaphore(DROPS_AT_ONCE)
+
+        async def drop(name: str) -> None:
+            async with turns:
+                admin = await self._admin()
+                try:
+                    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                finally:
+                    await admin.close()
+
+        await asyncio.gather(*(drop(name) for name in self.created))
+        await drop(self.template)
 
 
 def postgres_unreachable_reason() -> str | None:
