@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from instance.agents import create_agent
+from instance.store.db import Database
+from instance.tokens import create_token
 from tests.processes import Process
 
 pytestmark = pytest.mark.e2e
@@ -19,11 +24,26 @@ def sqlite_url(tmp_path: Path, name: str) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / name / 'oce.sqlite3'}"
 
 
-def agent_with_token(server: Process, username: str, **options: str) -> dict[str, str]:
-    """Create an agent and return the Authorization header of a token for it."""
-    extra = [item for pair in options.items() for item in (f"--{pair[0]}", pair[1])]
-    server.cli("agent", "create", username, *extra)
-    token = server.cli("token", "create", username).stdout.strip()
+def agent_with_token(server: Process, username: str, name: str = "") -> dict[str, str]:
+    """Create an agent and return the Authorization header of a token for it.
+
+    The rows ``oce agent create`` and ``oce token create`` write, written straight to the
+    running instance's database: two ``oce`` processes to start cost seconds each on a
+    loaded machine, and those commands have their own tests (tests/instance/test_cli.py).
+    """
+
+    async def create() -> str:
+        database = Database.from_url(server.env["OCE_DATABASE_URL"])
+        try:
+            async with database.write() as session:
+                agent = await create_agent(session, username, name=name)
+                return await create_token(session, agent)
+        finally:
+            await database.dispose()
+
+    # In a thread of its own: a browser test's Playwright may hold this thread's loop.
+    with ThreadPoolExecutor(1) as thread:
+        token = thread.submit(asyncio.run, create()).result(timeout=60)
     return {"Authorization": f"Bearer {token}"}
 
 
