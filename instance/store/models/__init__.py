@@ -16,6 +16,7 @@ from instance.store.models.coop import (
 from instance.store.models.exchange import Agreement, Commitment, Intent, Proposal
 from instance.store.models.interactions import ActorBlock, AgentMove, FeaturedItem, Reaction
 from instance.store.models.ledger import EconomicEvent, EconomicResource, ResourceSpecification
+from instance.store.models.notices import AgentAvatar, Notification
 from instance.store.models.objects import InboxEntry, StoredObject
 from instance.store.models.planning import AgentTombstone, Plan, Process, Recipe
 from instance.store.models.queues import Delivery, InboxItem, PeerHost
@@ -26,6 +27,7 @@ from instance.store.models.web import LoginThrottle, Password, WebSession
 __all__ = [
     "ActorBlock",
     "Agent",
+    "AgentAvatar",
     "AgentMove",
     "AgentTombstone",
     "Agreement",
@@ -53,6 +55,7 @@ __all__ = [
     "InstanceKey",
     "Intent",
     "LoginThrottle",
+    "Notification",
     "Password",
     "PeerHost",
     "Plan",

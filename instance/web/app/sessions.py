@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from instance.notices.reading import unread_count
 from instance.services import Services
 from instance.store.models import Agent, WebSession, utcnow
 
@@ -54,6 +55,8 @@ class SignedIn:
     agent: Agent
     session_id: int
     csrf: str
+    #: Notifications not read yet (the header shows the count on every page).
+    unread: int = 0
 
 
 async def open_session(
@@ -104,15 +107,16 @@ async def signed_in(svc: Services, request: Request) -> SignedIn | None:
                 .where(WebSession.digest == _digest(secret))
             )
         ).first()
-    if found is None or not _live(found[0], now):
-        return None
+        if found is None or not _live(found[0], now):
+            return None
+        unread = await unread_count(session, found[1].id)
     row, agent = found
     if now - row.last_seen_at >= SEEN_RESOLUTION:
         async with svc.db.write() as session:
             await session.execute(
                 update(WebSession).where(WebSession.id == row.id).values(last_seen_at=now)
             )
-    return SignedIn(agent, row.id, row.csrf)
+    return SignedIn(agent, row.id, row.csrf, unread)
 
 
 def set_cookie(svc: Services, response: Response, secret: str) -> None:
