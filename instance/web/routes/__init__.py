@@ -15,6 +15,7 @@ from instance.web.routes import (
     notifications,
     objects,
     planning,
+    profile,
     wellknown,
 )
 
@@ -28,6 +29,7 @@ def routes() -> list[BaseRoute]:
         *dashboard.routes,
         *forms.routes,
         *notifications.routes,
+        *profile.routes,
         *boxes.routes,
         *objects.routes,
         *actors.routes,
