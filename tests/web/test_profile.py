@@ -17,7 +17,7 @@ from tests.web.signing import form_token, sign_in
 HTML = {"Accept": "text/html"}
 AS = {"Accept": "application/activity+json"}
 ALICE = "https://a.test/agents/alice"
-#: The smallest PNG: a 1×1 transparent pixel.
+#: The smallest PNG: a 1x1 transparent pixel.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082"
