@@ -148,6 +148,10 @@ async def record_page(
             Line("Signed by", fmt.who(row.signer)),
         ]
         context["accept_credit"] = row.receiver == myself and row.state == "claimed"
+        # The provider backs (part of) an original event out with a correction.
+        context["correctable"] = (
+            row.provider == myself and row.corrects is None and row.state == "applied"
+        )
     else:
         assert isinstance(row, EconomicResource)
         names = await kind_names(session, [row.conforms_to])

@@ -17,6 +17,7 @@ from instance.web.routes import (
     planning,
     profile,
     wellknown,
+    work,
 )
 
 __all__ = ["routes"]
@@ -30,6 +31,7 @@ def routes() -> list[BaseRoute]:
         *forms.routes,
         *notifications.routes,
         *profile.routes,
+        *work.routes,
         *boxes.routes,
         *objects.routes,
         *actors.routes,
