@@ -26,7 +26,7 @@ class TooManyStreams(Exception):
 class Listener:
     """One live stream's end of the signal."""
 
-    __slots__ = ("_woken", "agent_id", "ended", "session_id")
+    __slots__ = ("_woken", "agent_id", "ended", "sent", "session_id")
 
     def __init__(self, agent_id: int, session_id: int) -> None:
         self.agent_id = agent_id
@@ -34,6 +34,8 @@ class Listener:
         self._woken = asyncio.Event()
         #: Set when a newer stream of the same session replaced this one.
         self.ended = False
+        #: The last count the stream sent (None before the first).
+        self.sent: int | None = None
 
     async def wait(self, seconds: float) -> bool:
         """Wait for news (True) or ``seconds`` (False); clears the news."""
@@ -89,6 +91,9 @@ class Notifier:
         self._by_session[session_id] = listener
         self._by_agent.setdefault(agent_id, set()).add(listener)
         return listener
+
+    def listeners_of(self, agent_id: int) -> list[Listener]:
+        return list(self._by_agent.get(agent_id, ()))
 
     def close(self, listener: Listener) -> None:
         if self._by_session.get(listener.session_id) is listener:

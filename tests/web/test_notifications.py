@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 
 import httpx
 import pytest
 
+from instance.agents import get_agent
 from instance.notices import TooManyStreams
 from tests.exchange.conftest import Pair
 from tests.exchange.steps import agreed, kg
@@ -94,13 +96,22 @@ async def test_the_live_count(pair: Pair) -> None:
     await sign_in(alice, "alice")
     notifier = pair.a.services.notices
     # Only the signal can bring the news within this stream's life: no poll meanwhile.
-    notifier.lifetime, notifier.heartbeat, notifier.poll = 1.5, 60.0, 60.0
+    notifier.lifetime, notifier.heartbeat, notifier.poll = 60.0, 60.0, 60.0
 
     stream = asyncio.create_task(alice.get("/app/notifications/stream"))
-    for _ in range(500):  # until the stream is open (bounded)
-        if notifier.streams:
-            break
-        await asyncio.sleep(0.01)
+
+    async def until(condition: Callable[[], bool]) -> None:
+        for _ in range(1000):  # bounded: 10 s
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the stream never got there")
+
+    async with pair.a.services.db.read() as session:
+        me = await get_agent(session, "alice")
+    assert me is not None
+    await until(lambda: [found.sent for found in notifier.listeners_of(me.id)] == [0])
+    (listener,) = notifier.listeners_of(me.id)
     await pair.bob.post(
         {
             "type": "Note",
@@ -110,12 +121,17 @@ async def test_the_live_count(pair: Pair) -> None:
         }
     )
     await pair.settle()
+    await until(lambda: listener.sent == 1)
+    # The same browser opening a new stream ends this one (one stream per session).
+    replacement = notifier.open(listener.agent_id, listener.session_id)
     response = await stream
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     events = re.findall(r"event: unread\ndata: (\d+)", response.text)
     assert events == ["0", "1"]
-    assert notifier.streams == 0  # ended after its lifetime, and let go
+    assert listener.ended
+    notifier.close(replacement)
+    assert notifier.streams == 0
 
     # Signed out: no stream.
     anonymous = await pair.b.client.get("/app/notifications/stream")

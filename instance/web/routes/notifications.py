@@ -96,7 +96,7 @@ async def _events(svc: Services, listener: Listener) -> AsyncIterator[str]:
                     count = await unread_count(session, listener.agent_id)
                 if count != last:
                     yield f"event: unread\ndata: {count}\n\n"
-                    last = count
+                    last = listener.sent = count
                 next_look = time.monotonic() + notifier.poll
             now = time.monotonic()
             if now >= ends:
