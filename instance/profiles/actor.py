@@ -12,7 +12,8 @@ servers refresh their copy.
 
 ``Delete`` leaves a :class:`~instance.store.models.AgentTombstone`: the actor answers
 410 with a ``Tombstone``, its tokens, sessions and password stop working, and the
-``Delete`` goes to its followers and to every actor it has commitments with. The agent's
+``Delete`` goes to its followers and, as blind copies, to every actor it has
+commitments with (best effort: one out of reach does not stop it). The agent's
 row stays, so the agreements, commitments and events that name it stay readable by the
 other parties, on this instance and theirs.
 """
@@ -144,11 +145,14 @@ async def post_delete_actor(sub: Submission) -> Posted:
             .limit(MAX_COUNTERPARTIES * 2)
         )
         others = {party for pair in rows.all() for party in pair if party and party != actor}
-    also_to = sorted(o for o in others if not sub.svc.urls.is_local(o))[:MAX_COUNTERPARTIES]
+    parties = sorted(o for o in others if not sub.svc.urls.is_local(o))[:MAX_COUNTERPARTIES]
     deleted = sub.activity["published"]
     sub.activity["object"] = tombstone_document(actor, sub.agent.kind, deleted)
     sub.activity["to"] = [PUBLIC]
     sub.activity["cc"] = [sub.svc.urls.followers(sub.agent.username)]
+    # The other parties, blind: whom one trades with is nobody else's business, and one
+    # that cannot be reached now does not stop the deletion (best effort, like any cc).
+    sub.activity["bcc"] = parties
     kind = sub.agent.kind
 
     async def tombstone(session: AsyncSession) -> None:
@@ -169,7 +173,7 @@ async def post_delete_actor(sub: Submission) -> Posted:
         await session.execute(delete(Password).where(Password.agent_id == agent_id))
         await session.execute(delete(AgentAvatar).where(AgentAvatar.agent_id == agent_id))
 
-    return Posted(sub.activity, also_to=also_to, effects=tombstone)
+    return Posted(sub.activity, effects=tombstone)
 
 
 for _kind in ("Person", "Organization"):
