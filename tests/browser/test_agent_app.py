@@ -233,9 +233,10 @@ async def test_a_whole_exchange_by_clicking(
     await bob.wait_for_url(re.compile(r".*/dashboard\?done=sent"))
 
     # Alice's open page learns of the answer without a reload: the header's count.
-    await alice.wait_for_function(
-        "document.getElementById('unread').textContent === '1'", timeout=60_000
-    )
+    # (A locator, not wait_for_function: the pages' policy forbids evaluating strings.)
+    from playwright.async_api import expect
+
+    await expect(alice.locator("#unread")).to_have_text("1", timeout=60_000)
     await alice.get_by_role("link", name=re.compile(r"^Notifications")).click()
     assert "bob@" in await _words(alice)
     await _check(alice, "notifications")
