@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.keys import generate_ed25519_keypair, generate_rsa_keypair
 from instance.problems import Problem
-from instance.store.models import Agent, InstanceKey
+from instance.store.models import Agent, AgentTombstone, InstanceKey
 
 __all__ = [
     "AGENT_KINDS",
@@ -98,7 +98,9 @@ async def require_agent(session: AsyncSession, username: str) -> Agent:
 
 
 async def list_agents(session: AsyncSession) -> Sequence[Agent]:
-    return (await session.scalars(select(Agent).order_by(Agent.username))).all()
+    """The agents that are not deleted, by username."""
+    deleted = select(AgentTombstone.id).where(AgentTombstone.agent_id == Agent.id).exists()
+    return (await session.scalars(select(Agent).where(~deleted).order_by(Agent.username))).all()
 
 
 async def count_agents(session: AsyncSession) -> int:

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 
 import instance.coop.activities
 import instance.handlers
+import instance.profiles
 import instance.social
 from federation import HttpSignatureAuth, SafeFetcher, guarded_transport, load_private_key
 from instance import __version__

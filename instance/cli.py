@@ -91,6 +91,27 @@ async def cmd_agent_password(settings: Settings, args: argparse.Namespace) -> in
     return 0
 
 
+async def cmd_agent_delete(settings: Settings, args: argparse.Namespace) -> int:
+    from instance.app import start_services, stop_services
+    from instance.outbox.c2s import post_to_outbox
+
+    if not args.yes:
+        prompt = f"delete {args.username} for good? type its name to confirm: "
+        answer = await asyncio.to_thread(input, prompt)
+        if answer.strip() != args.username:
+            raise Problem(400, "not confirmed; nothing was deleted", field="username")
+    svc = await start_services(settings)
+    try:
+        async with svc.db.read() as session:
+            agent = await require_agent(session, args.username)
+        actor = svc.urls.actor(agent.username)
+        await post_to_outbox(svc, agent, {"type": "Delete", "object": actor})
+    finally:
+        await stop_services(svc)
+    out(f"{actor} is deleted: it answers 410; its followers and peers are told by the workers")
+    return 0
+
+
 async def cmd_agent_list(settings: Settings, _args: argparse.Namespace) -> int:
     async with command_session(settings, write=False) as session:
         agents = await list_agents(session)
@@ -404,6 +425,12 @@ def _parser() -> argparse.ArgumentParser:
         "--stdin", action="store_true", help="read the password from the first line of stdin"
     )
     password.set_defaults(handler=cmd_agent_password)
+    remove = agent.add_parser(
+        "delete", help="delete an agent: a tombstone (410); the records others hold stay"
+    )
+    remove.add_argument("username")
+    remove.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    remove.set_defaults(handler=cmd_agent_delete)
     listing = agent.add_parser("list", help="list local agents")
     listing.set_defaults(handler=cmd_agent_list)
 

@@ -11,6 +11,7 @@ import httpx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 
+from instance.notices.signal import Notifier
 from instance.settings import Settings
 from instance.store.db import Database
 from instance.urls import Urls
@@ -51,6 +52,8 @@ class Services:
     templates: Environment = field(default_factory=templates_environment)
     #: Set when deliveries or inbox items were queued, to wake this process's workers.
     deliveries_due: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Wakes this process's live notification streams.
+    notices: Notifier = field(default_factory=Notifier)
 
     def __post_init__(self) -> None:
         self.urls = Urls(self.settings.base_url)

@@ -156,6 +156,8 @@ async def on_update_actor(ctx: Context) -> None:
     document = object_of(ctx.activity)
     if not isinstance(document, dict) or document.get("id") != ctx.actor:
         raise Refused("an actor may only update itself")
+    if ctx.verified_by == "local":
+        return  # one of ours, delivered to its local followers: its row is the truth
     await ctx.svc.peers.remember_actor(document)
 
 

@@ -42,6 +42,7 @@ from instance.inbox.reading import PLAIN_READABLE, read_activity
 from instance.inbox.refusals import answer_refusal, sender_known
 from instance.ledger.integrity import verify_peer_object
 from instance.negotiation import dumps
+from instance.notices.derive import record_notifications
 from instance.outbox.delivery import resume_host
 from instance.peers import ActorUnavailable
 from instance.problems import Problem, database_unavailable
@@ -107,6 +108,8 @@ class Context:
     recipient_agent_id: int | None
     #: Set by :meth:`apply`; the processor marks the item done itself when unset.
     applied: bool = field(default=False)
+    #: Local agents given a notification by this activity (woken after the commit).
+    notified: set[int] = field(default_factory=set)
 
     @property
     def actor(self) -> str:
@@ -120,6 +123,7 @@ class Context:
             await _finish(session, self)
         self.applied = True
         self.svc.wake()
+        self.svc.notices.signal(self.notified)
 
 
 Handler = Callable[[Context], Awaitable[None]]
@@ -215,6 +219,14 @@ async def _finish(session: AsyncSession, ctx: Context) -> None:
         )
         session.add_all(
             InboxEntry(agent_id=agent_id, object_id=row_id) for agent_id in agent_ids - existing
+        )
+        ctx.notified = await record_notifications(
+            session,
+            ctx.svc.urls,
+            ctx.activity,
+            ctx.actor,
+            agent_ids - existing,
+            mentioned(object_of(ctx.activity)),
         )
     if ctx.verified_by != "local":
         # A validly signed request shows the sender's server is up again.
@@ -375,6 +387,7 @@ async def _process(svc: Services, item: InboxItem) -> None:
         try:
             async with svc.db.write() as session:
                 await _finish(session, context)
+            svc.notices.signal(context.notified)
         except Refused as exc:
             async with svc.db.write() as session:
                 await _mark(session, item.id, "failed", str(exc))

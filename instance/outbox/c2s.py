@@ -133,8 +133,11 @@ async def post_to_outbox(
     target = object_of(activity)
     target_type = first_type(target)
     if target_type is None and (target_id := id_of(target)) is not None:
-        async with svc.db.read() as session:
-            target_type = await reference_type(session, target_id)
+        if target_id == actor:
+            target_type = agent.kind  # the agent's own actor (Update, Delete)
+        else:
+            async with svc.db.read() as session:
+                target_type = await reference_type(session, target_id)
     builder = _BUILDERS.get((kind, target_type)) or _BUILDERS.get((kind, None))
     if builder is None:
         raise _unhandled(kind, target, target_type)

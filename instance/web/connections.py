@@ -14,6 +14,8 @@ the settings (``OCE_HEADER_TIMEOUT``, ``OCE_BODY_TIMEOUT``, ``OCE_MAX_HEADER_BYT
 * the whole body within ``body_timeout`` seconds of the end of the headers;
 * the request line and headers together within ``max_header_bytes``.
 
+When the server stops, a response still streaming is cut (see :meth:`GuardedProtocol.shutdown`).
+
 A request that misses a deadline is answered ``408`` (``431`` when its headers are too
 large), unless its response has already begun, and its connection closed. The
 application sees the client disconnect, as if it had gone away.
@@ -107,6 +109,16 @@ class GuardedProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        """The server is stopping. uvicorn lets a response in progress finish first, but
+        a stream (live notifications, minutes long) would keep the server up that long:
+        a response already streaming is cut, its application told the client left."""
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started and not cycle.response_complete:
+            self.transport.close()
+            return
+        super().shutdown()
 
     def data_received(self, data: bytes) -> None:
         try:

@@ -9,11 +9,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from instance.ledger.integrity import assertion_methods
-from instance.store.models import Agent, AgentMove, InstanceKey
+from instance.store.models import Agent, AgentAvatar, AgentMove, InstanceKey
 from instance.urls import Urls
 from vocab import MULTIKEY_V1, oce_context_url
 
-__all__ = ["actor_context", "agent_document", "instance_actor_document", "summary_html"]
+__all__ = [
+    "actor_context",
+    "agent_document",
+    "avatar_url",
+    "instance_actor_document",
+    "summary_html",
+]
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -45,13 +51,22 @@ def summary_html(text: str) -> str:
     )
 
 
+def avatar_url(urls: Urls, agent: Agent, avatar: AgentAvatar) -> str:
+    """Where the instance serves an agent's picture; a new picture is a new URL."""
+    return f"{urls.actor(agent.username)}/avatar/{avatar.digest[:16]}"
+
+
 def agent_document(
-    urls: Urls, agent: Agent, move: AgentMove | None = None, linked: Sequence[str] = ()
+    urls: Urls,
+    agent: Agent,
+    move: AgentMove | None = None,
+    linked: Sequence[str] = (),
+    avatar: AgentAvatar | None = None,
 ) -> dict[str, Any]:
     """The actor document of a local agent (a Person or an Organization); ``move``
     gives its other actors (``alsoKnownAs``) and where it moved (``movedTo``);
     ``linked``, its accounts on other oce instances linked by OAuth (also
-    ``alsoKnownAs``, see :mod:`instance.links`)."""
+    ``alsoKnownAs``, see :mod:`instance.links`); ``avatar`` its picture (``icon``)."""
     actor = urls.actor(agent.username)
     document: dict[str, Any] = {
         "@context": actor_context(urls),
@@ -84,6 +99,12 @@ def agent_document(
     if agent.kind == "Organization":
         # docs/cooperatives.md: who the organization's members are.
         document["members"] = f"{actor}/members"
+    if avatar is not None:
+        document["icon"] = {
+            "type": "Image",
+            "mediaType": avatar.media_type,
+            "url": avatar_url(urls, agent, avatar),
+        }
     aliases: list[str] = json.loads(move.also_known_as) if move is not None else []
     aliases += [actor for actor in linked if actor not in aliases]
     if aliases:

@@ -232,6 +232,15 @@ async def test_a_whole_exchange_by_clicking(
     await bob.get_by_role("button", name="Send my answer").click()
     await bob.wait_for_url(re.compile(r".*/dashboard\?done=sent"))
 
+    # Alice's open page learns of the answer without a reload: the header's count.
+    # (A locator, not wait_for_function: the pages' policy forbids evaluating strings.)
+    from playwright.async_api import expect
+
+    await expect(alice.locator("#unread")).to_have_text("1", timeout=60_000)
+    await alice.get_by_role("link", name=re.compile(r"^Notifications")).click()
+    assert "bob@" in await _words(alice)
+    await _check(alice, "notifications")
+
     # Alice accepts.
     await alice.goto(f"{a}/dashboard")
     await _until(alice, "Offer from bob@")
@@ -263,3 +272,13 @@ async def test_a_whole_exchange_by_clicking(
     await _until(alice, "Accounting 20")
     assert "Accounting 40 kg" in await _words(alice)
     await _check(alice, "dashboard")
+
+    # Alice logs hours and edits her profile.
+    await alice.get_by_role("link", name="Log hours of work").click()
+    await _check(alice)
+    await alice.get_by_role("link", name="Profile", exact=True).click()
+    await alice.get_by_label("Name", exact=True).fill("Alice Baker")
+    await alice.get_by_role("button", name="Save").click()
+    await alice.wait_for_url(re.compile(r".*/app/profile\?done=saved"))
+    assert "Alice Baker" in await alice.inner_text("header")
+    await _check(alice, "profile")

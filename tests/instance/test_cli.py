@@ -29,6 +29,11 @@ def test_agent_create_prints_the_actor_id_and_list_shows_it(database_url: str) -
         "alice\tPerson\tAlice A.\thttps://coop.example/agents/alice",
         "bakery\tOrganization\tbakery\thttps://coop.example/agents/bakery",
     ]
+    deleted = oce("agent", "delete", "bakery", "--yes", env=env)
+    assert deleted.stdout.startswith("https://coop.example/agents/bakery is deleted")
+    assert oce("agent", "list", env=env).stdout.splitlines() == [
+        "alice\tPerson\tAlice A.\thttps://coop.example/agents/alice"
+    ]
 
 
 def test_token_create_prints_a_token_that_is_stored_hashed(database_url: str) -> None:

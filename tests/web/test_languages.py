@@ -10,6 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from instance.web.app.locales import LANGUAGES
+from instance.web.app.records import RECORD_TEXTS
 from instance.web.routes.account import WRONG
 from instance.web.routes.dashboard import NOTICES
 from tests.exchange.conftest import Pair
@@ -21,11 +22,42 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "instance" / "web" / "template
 LOCALE = TEMPLATES.parent / "locale"
 
 
+#: The Agent app's templates (signed-in pages, sign-in, problems): every text on them is
+#: marked for translation. The public pages (profiles, proposals, collections) are not.
+APP_TEMPLATES = (
+    "base", "login", "dashboard", "record", "publish", "answer", "follow", "tokens",
+    "notifications", "profile", "work", "_forms", "_field", "_chart", "problem",
+)  # fmt: skip
+#: Text that stays as it is in every language (a command to type).
+UNTRANSLATED = {"oce agent password NAME ."}
+
+
 def _msgids() -> set[str]:
-    found = {WRONG, "Enter your name and your password.", *NOTICES.values()}
+    found = {WRONG, "Enter your name and your password.", *NOTICES.values(), *RECORD_TEXTS}
     for template in TEMPLATES.glob("*.html"):
-        found |= set(re.findall(r'_\("([^"]+)"', template.read_text("utf-8")))
+        text = template.read_text("utf-8")
+        found |= set(re.findall(r'_\("([^"]+)"', text))
+        found |= set(re.findall(r"_\('([^']+)'", text))
     return found
+
+
+def _bare_text(template: str) -> list[str]:
+    """Words written on a template outside any translation: what is left once the
+    template's expressions, statements and tags are taken out."""
+    text = (TEMPLATES / f"{template}.html").read_text("utf-8")
+    text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", " ", text, flags=re.DOTALL)
+    text = re.sub(r"<[^>]*>", " ", text, flags=re.DOTALL)
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return [
+        line
+        for line in lines
+        if re.search(r"[A-Za-z]{2,}", line) and line not in UNTRANSLATED and "=" not in line
+    ]
+
+
+@pytest.mark.parametrize("template", APP_TEMPLATES)
+def test_every_text_of_the_app_is_marked_for_translation(template: str) -> None:
+    assert _bare_text(template) == []
 
 
 @pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != "en"])
@@ -69,3 +101,20 @@ async def test_the_dashboard_writes_numbers_the_french_way_and_exactly(pair: Pai
     assert "Soldes" in text
     english = await pair.a.client.get("/dashboard", headers={"Accept": "text/html"})
     assert "Accounting 1,234.5678 kg" in " ".join(re.sub(r"<[^>]+>", " ", english.text).split())
+
+
+async def test_the_new_pages_speak_french_and_spanish(site: Running) -> None:
+    await sign_in(site.client, "alice")
+    for path, language, words in (
+        ("/app/profile", "fr", "Votre profil"),
+        ("/app/work", "es", "Registrar horas de trabajo"),
+        ("/app/notifications", "fr", "Rien pour l'instant."),
+        ("/app/publish", "es", "Publicar una oferta o una solicitud"),
+        ("/app/tokens", "fr", "Aucun jeton."),
+    ):
+        page = await site.client.get(
+            path, headers={"Accept": "text/html", "Accept-Language": language}
+        )
+        assert page.status_code == 200
+        text = " ".join(re.sub(r"<[^>]+>", " ", page.text).split()).replace("&#39;", "'")
+        assert words in text, (path, language)

@@ -16,6 +16,7 @@ from instance.store.models.coop import (
 from instance.store.models.exchange import Agreement, Commitment, Intent, Proposal
 from instance.store.models.interactions import ActorBlock, AgentMove, FeaturedItem, Reaction
 from instance.store.models.ledger import EconomicEvent, EconomicResource, ResourceSpecification
+from instance.store.models.notices import AgentAvatar, Notification
 from instance.store.models.oauth import AccountLink, OAuthClient, OAuthCode
 from instance.store.models.objects import InboxEntry, StoredObject
 from instance.store.models.planning import AgentTombstone, Plan, Process, Recipe
@@ -28,6 +29,7 @@ __all__ = [
     "AccountLink",
     "ActorBlock",
     "Agent",
+    "AgentAvatar",
     "AgentMove",
     "AgentTombstone",
     "Agreement",
@@ -55,6 +57,7 @@ __all__ = [
     "InstanceKey",
     "Intent",
     "LoginThrottle",
+    "Notification",
     "OAuthClient",
     "OAuthCode",
     "Password",

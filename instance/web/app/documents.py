@@ -17,11 +17,13 @@ from vocab.units import UnitInfo, all_units, is_unit, unit_info
 
 __all__ = [
     "FORM_FIELDS",
+    "correction",
     "find_unit",
     "fulfilment",
     "offer_for_proposal",
     "parse_amount",
     "proposal",
+    "work_event",
 ]
 
 #: Most digits an amount typed in a form may have.
@@ -40,6 +42,9 @@ FORM_FIELDS = {
     "purpose": "purpose",
     "object": "form",
     "actor": "form",
+    "corrects": "quantity",
+    "fulfills": "commitment",
+    "inScopeOf": "organization",
 }
 
 
@@ -181,4 +186,65 @@ def fulfilment(commitment: Commitment, quantity: Decimal, agreement: str | None)
         event["resourceConformsTo"] = commitment.resource_conforms_to
     if agreement:
         event["reciprocalRealizationOf" if commitment.reciprocal else "realizationOf"] = agreement
+    return event
+
+
+#: Hours of work logged at once, at most (a year of days and nights).
+MAX_HOURS = Decimal(8784)
+
+
+def work_event(
+    me: str,
+    hours: Decimal,
+    *,
+    commitment: Commitment | None = None,
+    organization: str | None = None,
+    kind: str = "",
+    note: str = "",
+) -> dict[str, Any]:
+    """A ``work`` event of ``hours``: for the receiver of the commitment it fulfils, else
+    the organization it is in scope of, else the worker's own record."""
+    if hours > MAX_HOURS:
+        raise Problem(400, f"log at most {MAX_HOURS} hours at once", field="hours")
+    event: dict[str, Any] = {
+        "type": "EconomicEvent",
+        "action": "work",
+        "provider": me,
+        "receiver": me,
+        "effortQuantity": _measure(hours, "hour"),
+    }
+    if commitment is not None:
+        event["fulfills"] = commitment.uri
+        event["receiver"] = commitment.receiver
+        if commitment.resource_conforms_to and not kind:
+            kind = commitment.resource_conforms_to
+    if organization:
+        event["inScopeOf"] = organization
+        if commitment is None:
+            event["receiver"] = organization
+    if kind:
+        event["resourceConformsTo"] = kind
+    if note:
+        event["note"] = note
+    return event
+
+
+def correction(original: Any, amount: Decimal) -> dict[str, Any]:
+    """The event that backs ``amount`` out of ``original`` (an EconomicEvent row): the
+    same action, parties, kind and resource, the quantity negative, ``corrects`` it."""
+    event: dict[str, Any] = {
+        "type": "EconomicEvent",
+        "action": original.action,
+        "provider": original.provider,
+        "receiver": original.receiver,
+        "corrects": original.uri,
+    }
+    if original.resource_quantity is not None:
+        event["resourceQuantity"] = _measure(-amount, original.resource_unit or "one")
+    if original.effort_quantity is not None:
+        event["effortQuantity"] = _measure(-amount, original.effort_unit or "hour")
+    if original.resource_conforms_to:
+        event["resourceConformsTo"] = original.resource_conforms_to
+    if original.resource_inventoried_as:
+        event["resourceInventoriedAs"] = original.resource_inventoried_as
     return event

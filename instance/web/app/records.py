@@ -23,11 +23,22 @@ from instance.store.models import (
 )
 from instance.web.app.charts import step_chart
 from instance.web.app.formatting import Format
+from instance.web.app.locales import translations
 from instance.web.app.overview import agreement_terms, history, kind_label, kind_names, quantity
 from instance.web.app.sessions import SignedIn
 from instance.web.pages import render_page
 
-__all__ = ["Line", "record_page"]
+__all__ = ["RECORD_TEXTS", "Line", "record_page"]
+
+#: The texts these pages write from here (labels and titles), for the catalogues; the
+#: template translates each label, the titles are translated here.
+RECORD_TEXTS = (
+    "State", "What", "Quantity", "Fulfilled", "Provider", "Receiver", "Due", "Note",
+    "Agreement", "Proposer", "Counterparty", "Proposal", "Agreed", "Reason", "Terms",
+    "When", "Fulfils", "Signed by", "Kind", "Accounting", "On hand", "Mutual credit", "yes",
+    "Commitment: %(what)s", "Agreement with %(who)s", "Event: %(what)s",
+    "%(action)s %(amount)s to %(who)s",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +66,16 @@ class ToFulfil:
 
 
 def _to_fulfil(rows: Sequence[Commitment], myself: str, fmt: Format) -> list[ToFulfil]:
+    text = translations(fmt.language).gettext
     return [
         ToFulfil(
             c.uri,
-            f"{c.action} {fmt.qty(c.quantity, c.unit)} to {fmt.who(c.receiver)}",
+            text("%(action)s %(amount)s to %(who)s")
+            % {
+                "action": c.action,
+                "amount": fmt.qty(c.quantity, c.unit),
+                "who": fmt.who(c.receiver),
+            },
             fmt.qty(c.quantity - c.fulfilled, c.unit),
         )
         for c in rows
@@ -79,12 +96,15 @@ async def record_page(
     language: str = "en",
 ) -> Response:
     fmt = Format(svc.urls, language)
+    text = translations(language).gettext
     myself = svc.urls.actor(me.actor.username)
     lines: list[Line | None] = []
     context: dict[str, Any] = {}
     if isinstance(row, Commitment):
         names = await kind_names(session, [row.resource_conforms_to])
-        title = f"Commitment: {row.action} {fmt.qty(row.quantity, row.unit)}"
+        title = text("Commitment: %(what)s") % {
+            "what": f"{row.action} {fmt.qty(row.quantity, row.unit)}"
+        }
         lines += [
             Line("State", row.state),
             Line("What", kind_label(row.resource_conforms_to, names)),
@@ -102,7 +122,7 @@ async def record_page(
         context["to_fulfil"] = _to_fulfil([row], myself, fmt)
     elif isinstance(row, Agreement):
         other = row.counterparty if row.proposer == myself else row.proposer
-        title = f"Agreement with {fmt.who(other)}"
+        title = text("Agreement with %(who)s") % {"who": fmt.who(other)}
         lines += [
             Line("State", row.state),
             _link(fmt, "Proposer", row.proposer),
@@ -136,7 +156,7 @@ async def record_page(
             row.resource_quantity if row.resource_quantity is not None else row.effort_quantity,
             row.resource_unit or row.effort_unit,
         )
-        title = f"Event: {row.action} {amount}"
+        title = text("Event: %(what)s") % {"what": f"{row.action} {amount}"}
         lines += [
             Line("State", row.state),
             Line("What", kind_label(row.resource_conforms_to, names)),
@@ -148,6 +168,10 @@ async def record_page(
             Line("Signed by", fmt.who(row.signer)),
         ]
         context["accept_credit"] = row.receiver == myself and row.state == "claimed"
+        # The provider backs (part of) an original event out with a correction.
+        context["correctable"] = (
+            row.provider == myself and row.corrects is None and row.state == "applied"
+        )
     else:
         assert isinstance(row, EconomicResource)
         names = await kind_names(session, [row.conforms_to])
@@ -161,7 +185,7 @@ async def record_page(
             Line("Kind", kind_label(row.conforms_to, names)),
             Line("Accounting", f"{accounting.text} ({accounting.label})"),
             Line("On hand", f"{onhand.text} ({onhand.label})"),
-            Line("Mutual credit", "yes") if row.mutual_credit else None,
+            Line("Mutual credit", text("yes")) if row.mutual_credit else None,
         ]
         points = await history(session, row)
         context["points"] = [(fmt.when(p.at), fmt.qty(p.balance, row.unit)) for p in points]

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from instance.notices.reading import unread_count
 from instance.services import Services
 from instance.store.models import Agent, WebSession, utcnow
 from instance.web.app.acting import acting_for
@@ -69,6 +70,9 @@ class SignedIn:
     def acted_by(self) -> Agent | None:
         """The person behind a post made as an organization (for its records)."""
         return self.agent if self.acting is not None else None
+
+    #: Notifications not read yet (the header shows the count on every page).
+    unread: int = 0
 
 
 async def open_session(
@@ -119,8 +123,9 @@ async def signed_in(svc: Services, request: Request) -> SignedIn | None:
                 .where(WebSession.digest == _digest(secret))
             )
         ).first()
-    if found is None or not _live(found[0], now):
-        return None
+        if found is None or not _live(found[0], now):
+            return None
+        unread = await unread_count(session, found[1].id)
     row, agent = found
     if now - row.last_seen_at >= SEEN_RESOLUTION:
         async with svc.db.write() as session:
@@ -128,7 +133,7 @@ async def signed_in(svc: Services, request: Request) -> SignedIn | None:
                 update(WebSession).where(WebSession.id == row.id).values(last_seen_at=now)
             )
     acting, coordinates = await acting_for(svc, request, agent, row.id)
-    return SignedIn(agent, row.id, row.csrf, acting, coordinates)
+    return SignedIn(agent, row.id, row.csrf, acting, coordinates, unread)
 
 
 def set_cookie(svc: Services, response: Response, secret: str) -> None:

@@ -15,11 +15,14 @@ from instance.web.routes import (
     ledger,
     links,
     members,
+    notifications,
     oauth,
     objects,
     orgs,
     planning,
+    profile,
     wellknown,
+    work,
 )
 
 __all__ = ["routes"]
@@ -36,6 +39,9 @@ def routes() -> list[BaseRoute]:
         *distributing.routes,
         *board.routes,
         *links.routes,
+        *notifications.routes,
+        *profile.routes,
+        *work.routes,
         *boxes.routes,
         *objects.routes,
         *actors.routes,

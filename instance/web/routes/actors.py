@@ -12,10 +12,16 @@ from starlette.routing import Route
 from instance.agents import instance_key, list_agents, require_agent
 from instance.links import aliases as linked_actors
 from instance.negotiation import activity_response, negotiate
+from instance.problems import Problem
 from instance.services import services
-from instance.store.models import Agent, AgentMove, Follow
+from instance.store.models import Agent, AgentAvatar, AgentMove, AgentTombstone, Follow
 from instance.web.collections import collection_response
-from instance.web.documents import agent_document, instance_actor_document, summary_html
+from instance.web.documents import (
+    actor_context,
+    agent_document,
+    instance_actor_document,
+    summary_html,
+)
 from instance.web.pages import agent_proposals, render_page
 
 __all__ = ["routes"]
@@ -40,14 +46,38 @@ async def home(request: Request) -> Response:
     return render_page(svc, "home.html", agents=agents)
 
 
+def _gone(request: Request, agent: Agent, tombstone: AgentTombstone) -> Response:
+    """A deleted agent: 410 with its Tombstone (JSON), or a page saying so."""
+    svc = services(request)
+    actor_id = svc.urls.actor(agent.username)
+    if negotiate(request) == "html":
+        problem = Problem(410, f"{actor_id} was deleted.", title="Gone")
+        return render_page(svc, "problem.html", status=410, problem=problem)
+    document = {
+        "@context": actor_context(svc.urls),
+        "id": actor_id,
+        "type": "Tombstone",
+        "formerType": tombstone.former_type,
+        "deleted": tombstone.deleted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    return activity_response(request, document, status=410)
+
+
 async def actor(request: Request) -> Response:
     svc = services(request)
     async with svc.db.read() as session:
         agent = await require_agent(session, request.path_params["username"])
+        tombstone = await session.scalar(
+            select(AgentTombstone).where(AgentTombstone.agent_id == agent.id)
+        )
+        if tombstone is not None:
+            return _gone(request, agent, tombstone)
+        avatar = await session.get(AgentAvatar, agent.id)
         move = await session.get(AgentMove, agent.id)
         if negotiate(request) != "html":
             linked = await linked_actors(session, agent)
-            return activity_response(request, agent_document(svc.urls, agent, move, linked))
+            document = agent_document(svc.urls, agent, move, linked, avatar)
+            return activity_response(request, document)
         if move is not None and move.moved_to:
             # As Mastodon does: a person opening the old profile lands on the new one.
             # Not permanent (301): the agent may move on again.
@@ -61,11 +91,30 @@ async def actor(request: Request) -> Response:
         agent=agent,
         actor_id=svc.urls.actor(agent.username),
         summary_html=summary_html(agent.summary),
+        avatar=agent_document(svc.urls, agent, avatar=avatar).get("icon"),
         followers=followers,
         followers_word="follower" if followers == 1 else "followers",
         following=following,
         offers=proposals["offer"],
         requests=proposals["request"],
+    )
+
+
+async def avatar(request: Request) -> Response:
+    """An agent's picture, as uploaded (its URL names its digest: cached for good)."""
+    svc = services(request)
+    async with svc.db.read() as session:
+        agent = await require_agent(session, request.path_params["username"])
+        picture = await session.get(AgentAvatar, agent.id)
+    if picture is None or request.path_params["digest"] != picture.digest[:16]:
+        raise Problem(404, "no such picture")
+    return Response(
+        picture.body,
+        media_type=picture.media_type,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "Content-Disposition": "inline",
+        },
     )
 
 
@@ -106,6 +155,7 @@ routes = [
     Route("/", home),
     Route("/actor", instance_actor),
     Route("/agents/{username}", actor),
+    Route("/agents/{username}/avatar/{digest:str}", avatar),
     Route("/agents/{username}/followers", followers),
     Route("/agents/{username}/following", following),
 ]
