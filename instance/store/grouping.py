@@ -17,7 +17,9 @@ and end it. The inbox processor works on many independent items at once; inside
   run, never while a member normalizes a document or fetches an actor;
 * at most :data:`MAX_BLOCKS` blocks share a transaction.
 
-Reads (:meth:`Database.read`) are unchanged: they see what is committed. Members must
+Only member tasks write through the group: a task a member starts (a shared NodeInfo
+look, say) writes with a transaction of its own. Reads (:meth:`Database.read`) are
+unchanged: they see what is committed. Members must
 therefore not depend on each other's uncommitted effects: the processor puts the items
 of one sender in one member, in order, and each item's writes are committed before its
 next item starts.
