@@ -19,6 +19,8 @@ BENCHMARKS = (
     "agent_app",
     "coop_sharing",
     "export_ledger",
+    "processing",
+    "sustained",
 )
 
 if __name__ == "__main__":

@@ -133,8 +133,17 @@ async def oce_server(database: str, port: int, **extra: str) -> AsyncIterator[Se
     its profile there when it stops (a ``.pyisession`` file per server; read it with
     ``python -m pyinstrument --load FILE``).
     """
+    async with oce_serve(database, port, (), extra) as server:
+        yield server
+
+
+@asynccontextmanager
+async def oce_serve(
+    database: str, port: int, serve_args: tuple[str, ...], extra: dict[str, str]
+) -> AsyncIterator[Server]:
+    """:func:`oce_server` with arguments for ``oce serve`` (``--workers N``)."""
     env = oce_env(database, port, **extra)
-    argv = ["-m", "instance.cli", "serve"]
+    argv = ["-m", "instance.cli", "serve", *serve_args]
     if profile := os.environ.get("OCE_BENCH_PROFILE"):
         os.makedirs(profile, exist_ok=True)
         out = Path(profile) / f"oce-serve-{port}-{uuid.uuid4().hex[:6]}.pyisession"

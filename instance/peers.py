@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -55,6 +56,11 @@ log = logging.getLogger("oce.peers")
 
 #: A remote actor document older than this is fetched again when next needed.
 ACTOR_TTL = timedelta(days=1)
+#: Actors read from the database are kept in memory this long (seconds), at most
+#: ``ACTOR_CACHE_SIZE`` of them: the inbox processor reads the sender of every item,
+#: and a change another process stores (an ``Update`` of the actor) shows within it.
+ACTOR_CACHE_SECONDS = 60.0
+ACTOR_CACHE_SIZE = 4096
 
 
 class ActorUnavailable(Problem):
@@ -73,6 +79,9 @@ class Peers:
     ) -> None:
         self.db = db
         self.fetcher = fetcher
+        self._clock = clock
+        #: uri → (when read, the row): see ``ACTOR_CACHE_SECONDS``.
+        self._actors: OrderedDict[str, tuple[float, RemoteActor]] = OrderedDict()
         self.keys = KeyCache(
             self._load_key, refetch_key=self._fetch_key, reload_key=self._stored_key, clock=clock
         )
@@ -143,8 +152,15 @@ class Peers:
         origin) with ``uri`` as its id.
         """
         if not refresh:
-            async with self.db.read() as session:
-                row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
+            cached = self._actors.get(uri)
+            row: RemoteActor | None = None
+            if cached is not None and self._clock() - cached[0] < ACTOR_CACHE_SECONDS:
+                row = cached[1]
+            else:
+                async with self.db.read() as session:
+                    row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
+                if row is not None:
+                    self._cache_actor(row)
             if row is not None and utcnow() - row.fetched_at < ACTOR_TTL:
                 return row
         try:
@@ -186,7 +202,14 @@ class Peers:
         assert row is not None
         for key in learned:
             self.keys.put(key)
+        self._cache_actor(row)
         return row
+
+    def _cache_actor(self, row: RemoteActor) -> None:
+        self._actors[row.uri] = (self._clock(), row)
+        self._actors.move_to_end(row.uri)
+        while len(self._actors) > ACTOR_CACHE_SIZE:
+            self._actors.popitem(last=False)
 
     async def _remember_keys(
         self, session: Any, document: Mapping[str, Any], uri: str
@@ -223,6 +246,7 @@ class Peers:
 
     async def forget_actor(self, uri: str) -> None:
         """Drop an actor and its keys (it was deleted)."""
+        self._actors.pop(uri, None)
         async with self.db.write() as session:
             for key_id in (
                 await session.scalars(select(RemoteKeyRow.key_id).where(RemoteKeyRow.owner == uri))

@@ -31,6 +31,10 @@ log = logging.getLogger("oce.workers")
 POLL_SECONDS = 0.5
 #: Senders whose inbox items one process handles at once (see ``process_due``).
 INBOX_LANES = 4
+#: Senders whose items are processed at once with their transactions grouped (one
+#: commit for many items; see ``process_due``), and items claimed at a time.
+INBOX_BATCH = 32
+INBOX_CLAIM = 128
 #: How often processed inbox bodies and finished deliveries past retention are removed.
 PRUNE_SECONDS = 3600.0
 #: The first pass waits this long after start, out of the way of start-up work.
@@ -82,7 +86,11 @@ class Workers:
                 _loop(
                     "inbox",
                     lambda: process_due(
-                        self.svc, lanes=INBOX_LANES, pause=self.svc.inbox_store.quiet
+                        self.svc,
+                        limit=INBOX_CLAIM,
+                        lanes=INBOX_LANES,
+                        batch=INBOX_BATCH,
+                        pause=self.svc.inbox_store.quiet,
                     ),
                     self.svc.inbox_due,
                 ),
@@ -133,4 +141,5 @@ class Workers:
 
     async def run_once(self) -> int:
         """One step of each worker (for tests): how many items and deliveries were handled."""
-        return await process_due(self.svc) + await self.delivery.run_once()
+        processed = await process_due(self.svc, limit=INBOX_CLAIM, batch=INBOX_BATCH)
+        return processed + await self.delivery.run_once()

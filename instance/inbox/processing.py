@@ -48,6 +48,7 @@ from instance.peers import ActorUnavailable
 from instance.problems import Problem, database_unavailable
 from instance.references import reference_type
 from instance.services import Services
+from instance.store.grouping import WriteGroup
 from instance.store.models import (
     ActorBlock,
     Agent,
@@ -197,6 +198,7 @@ async def _finish(session: AsyncSession, ctx: Context) -> None:
     if agent_ids:
         uri = ctx.activity["id"]
         row_id = await session.scalar(select(StoredObject.id).where(StoredObject.uri == uri))
+        existing: set[int] = set()
         if row_id is None:
             row = StoredObject(
                 uri=uri,
@@ -210,13 +212,15 @@ async def _finish(session: AsyncSession, ctx: Context) -> None:
             session.add(row)
             await session.flush()
             row_id = row.id
-        existing = set(
-            (
-                await session.scalars(
-                    select(InboxEntry.agent_id).where(InboxEntry.object_id == row_id)
-                )
-            ).all()
-        )
+        else:
+            # Only an activity stored before can have been filed already.
+            existing = set(
+                (
+                    await session.scalars(
+                        select(InboxEntry.agent_id).where(InboxEntry.object_id == row_id)
+                    )
+                ).all()
+            )
         session.add_all(
             InboxEntry(agent_id=agent_id, object_id=row_id) for agent_id in agent_ids - existing
         )
@@ -419,12 +423,20 @@ async def process_due(
     limit: int = 100,
     lanes: int = 1,
     pause: Callable[[], Awaitable[None]] | None = None,
+    batch: int = 1,
 ) -> int:
     """Claim and process the inbox items that are due; returns how many were claimed.
 
     With ``lanes`` > 1, the items of up to that many senders are processed at once, each
     sender's in the order received. A worker that also sends deliveries shares its event
     loop with dozens of sends at a time; one lane alone would get a small share of it.
+
+    With ``batch`` > 1, the items of up to ``batch`` senders are processed at once (each
+    sender's in order) and their transactions are grouped
+    (:class:`~instance.store.grouping.WriteGroup`): each item's effects are a savepoint
+    of a transaction shared with the others, so one commit serves many items and an
+    item that fails undoes only its own effects. An item's effects and the mark that
+    it is done still commit together, so a crash loses either both or neither.
 
     ``pause``, when given, is awaited before the claim and before each item: the
     workers pass :meth:`InboxStore.quiet`, so a burst of incoming activities is
@@ -442,22 +454,28 @@ async def process_due(
                 await _process_safely(svc, item)
                 leases.finished(item.id)
 
-        if lanes <= 1:
+        if lanes <= 1 and batch <= 1:
             await in_order(items)
-        else:
-            by_sender: dict[str, list[InboxItem]] = {}
-            for item in items:
-                by_sender.setdefault(item.signer, []).append(item)
-            free = asyncio.Semaphore(lanes)
+            return len(items)
+        by_sender: dict[str, list[InboxItem]] = {}
+        for item in items:
+            by_sender.setdefault(item.signer, []).append(item)
+        free = asyncio.Semaphore(max(lanes, batch))
+        async with contextlib.AsyncExitStack() as stack:
+            group = await stack.enter_async_context(WriteGroup(svc.db)) if batch > 1 else None
 
-            async def lane(batch: list[InboxItem]) -> None:
+            async def lane(items: list[InboxItem]) -> None:
                 async with free:
-                    await in_order(batch)
+                    if group is None:
+                        await in_order(items)
+                        return
+                    async with group.joined():
+                        await in_order(items)
 
             # A task group: should a lane fail, the others stop too, within the leases.
-            async with asyncio.TaskGroup() as group:
-                for batch in by_sender.values():
-                    group.create_task(lane(batch))
+            async with asyncio.TaskGroup() as tasks:
+                for sent in by_sender.values():
+                    tasks.create_task(lane(sent))
     return len(items)
 
 

@@ -64,6 +64,8 @@ _MAX_RECIPIENT_INBOXES = 10_000
 _MAX_CONTEXT_ENTRIES = 20
 _MAX_TERMS = 500
 _VF_NAMESPACES = (VF, *VF_LEGACY)
+#: Looks in progress in this process, by (services, host).
+_LOOKING: dict[tuple[int, str], asyncio.Future[None]] = {}
 
 
 def host_of(url: str) -> str:
@@ -175,7 +177,13 @@ async def learn_servers(svc: Services, urls: Iterable[str]) -> None:
 
     async def look(host: str) -> None:
         async with limit:
-            await _look(svc, host, schemes[host])
+            # Senders of one server processed at once (the inbox processor's lanes)
+            # share one look at it rather than each reading its NodeInfo.
+            key = (id(svc), host)
+            if (running := _LOOKING.get(key)) is None:
+                running = _LOOKING[key] = asyncio.ensure_future(_look(svc, host, schemes[host]))
+                running.add_done_callback(lambda _done: _LOOKING.pop(key, None))
+            await asyncio.shield(running)
 
     try:
         async with asyncio.timeout(LOOK_BUDGET_SECONDS):

@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar, Token
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy
 from sqlalchemy import Connection, Engine, event
@@ -47,7 +47,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-__all__ = ["Database", "NestedSession", "create_engine"]
+__all__ = ["GROUP", "Database", "NestedSession", "create_engine"]
 
 _WRITE = "oce_write"
 #: How long a SQLite writer waits for the write lock before giving up.
@@ -64,6 +64,19 @@ class NestedSession(RuntimeError):
 Held = tuple[str, str, int, str]
 _HELD: ContextVar[Held | None] = ContextVar("oce_session_held", default=None)
 _PASSED_THROUGH = (__file__, contextlib.__file__)
+
+
+class _Group(Protocol):
+    db: Database
+
+    def member(self) -> bool: ...
+
+    def block(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]: ...
+
+
+#: The write group the current task is a member of (:mod:`instance.store.grouping`):
+#: its write blocks are savepoints of the group's shared transaction.
+GROUP: ContextVar[_Group | None] = ContextVar("oce_write_group", default=None)
 
 
 def _caller(kind: str) -> Held:
@@ -172,6 +185,10 @@ class Database:
         """
         token = self._enter("write")
         try:
+            if (group := GROUP.get()) is not None and group.db is self and group.member():
+                async with group.block() as session:
+                    yield session
+                return
             async with self.write_turn(), self._writer() as session, session.begin():
                 yield session
         finally:

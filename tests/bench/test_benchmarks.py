@@ -140,3 +140,26 @@ def test_export_ledger_exports_and_imports_every_record() -> None:
     export = r"^export: 503 records, [\d.]+ MB in [\d.]+ s \([\d.]+ s of CPU\), peak RSS \d+ MB"
     assert re.search(export, output, re.M), output
     assert re.search(r"^import: [\d.]+ s", output, re.M), output
+
+
+def test_processing_batched_has_the_effects_of_one_item_at_a_time() -> None:
+    output = bench("processing", "--notes", "60", "--events", "20", "--actors", "8")
+    databases = 2 if postgres_expected() else 1
+    assert output.count("effects of both runs: the same") == databases, output
+    rates = re.findall(r"items/s .*; ([\d.]+) SQL statements an item\)", output)
+    assert len(rates) == 2 * databases + 2, output
+    assert re.search(r"Create\{Note\} .*\n.*\n.*target ≥ 1000/s: (met|MISSED)", output), output
+    assert re.search(r"ledger events .*\n.*\n.*target ≥ 300/s: (met|MISSED)", output), output
+
+
+def test_sustained_reports_the_highest_rate_kept_up_with() -> None:
+    output = bench(
+        "sustained",
+        *("--duration", "2", "--rates", "10", "--drain", "120"),
+        *("--actors", "4", "--agents", "2", "--web", "1,2", "--workers", "1"),
+    )
+    assert re.search(r"^baseline: bare Starlette POST /inbox at 10/s: 20 of 20", output, re.M)
+    databases = 3 if postgres_expected() else 1
+    steps = re.findall(r"^\s+10/s for .* 20 sent, 20 answered 202 .* all visible", output, re.M)
+    assert len(steps) == databases, output
+    assert output.count("highest rate kept up with:") == databases, output
