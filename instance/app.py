@@ -26,6 +26,7 @@ from federation import HttpSignatureAuth, SafeFetcher, guarded_transport, load_p
 from instance import __version__
 from instance.agents import instance_key
 from instance.inbox.ratelimit import InboxLimits
+from instance.inbox.route import SharedInbox
 from instance.inbox.store import InboxStore
 from instance.moderation import Blocklist
 from instance.peers import Peers
@@ -118,7 +119,8 @@ class _App(Starlette):
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        inner = ClientTurns(super().build_middleware_stack(), self.turns_per_client)
+        # The shared inbox answers on its own, inside the turns and the headers.
+        inner = ClientTurns(SharedInbox(super().build_middleware_stack()), self.turns_per_client)
         app: ASGIApp = SecurityHeaders(RefuseNulInUrls(inner))
         return AccessLog(app) if self.access_log else app
 
