@@ -56,7 +56,7 @@ from instance.store.db import Database
 from instance.store.migrate import upgrade
 from instance.store.models import Agent, Delivery, Follow, RemoteActor, Token
 
-TARGET_SECONDS = 10.0
+TARGET_SECONDS = 0.5
 CHUNK = 2_000
 USERNAME = "author"
 WAIT_SECONDS = 120.0
