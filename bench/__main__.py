@@ -19,6 +19,8 @@ BENCHMARKS = (
     "agent_app",
     "coop_sharing",
     "export_ledger",
+    "inbox_path",
+    "worker_wakeup",
 )
 
 if __name__ == "__main__":

@@ -140,3 +140,19 @@ def test_export_ledger_exports_and_imports_every_record() -> None:
     export = r"^export: 503 records, [\d.]+ MB in [\d.]+ s \([\d.]+ s of CPU\), peak RSS \d+ MB"
     assert re.search(export, output, re.M), output
     assert re.search(r"^import: [\d.]+ s", output, re.M), output
+
+
+def test_inbox_path_prints_the_cpu_of_each_route() -> None:
+    output = bench("inbox_path", "--activities", "100")
+    assert len(figures(output, "ms of CPU an activity")) == 2
+    assert output.count("{202: 100}") == 2  # every request of both runs was accepted
+    assert "the bare endpoint's CPU" in output
+
+
+def test_worker_wakeup_prints_both_medians() -> None:
+    output = bench("worker_wakeup", "--rounds", "3")
+    if not postgres_expected():
+        assert "skipped" in output
+        return
+    assert len(figures(output, "ms  p90")) == 2
+    assert "target median < 20 ms" in output
