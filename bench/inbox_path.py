@@ -142,7 +142,8 @@ async def run(args: argparse.Namespace) -> None:
         os.environ.update(env)
         app = create_app(load_settings())
         async with AsyncExitStack() as stack:
-            state = dict(await stack.enter_async_context(app.router.lifespan_context(app)) or {})
+            started: Any = await stack.enter_async_context(app.router.lifespan_context(app))
+            state = dict(started)
             await _drive(app, state, warm)  # every actor's key fetched
             oce = await _measure("oce POST /inbox", app, state, requests, args.profile)
         print(f"  oce costs {oce / bare:.1f}x the bare endpoint's CPU an activity")
