@@ -8,8 +8,8 @@ outbox of one ``oce serve``, and we measure the time from the POST until every s
 the activity, and count the requests each sink got: followers on one server share its
 shared inbox, so there must be exactly one per host, 500 in all.
 
-Target: under 10 s on SQLite; PostgreSQL is measured and reported too. The baseline, in
-the same run, is the same 500 POSTs sent straight to the sinks by a plain httpx client
+Target: under 0.5 s on SQLite (issue 16; it was 10 s); PostgreSQL is measured and
+reported too. The baseline, in the same run, is the same 500 POSTs sent straight to the sinks by a plain httpx client
 with the delivery worker's concurrency, unsigned and unqueued; the ratio says what
 oce's storing, queueing, signing and recording cost on top of the network.
 
@@ -268,7 +268,7 @@ def _report(runs: list[Run], hosts: int, followers: int, base_seconds: float) ->
     )
     print(
         f"  requests per host: {'all exactly 1' if exact else 'NOT all exactly 1'} "
-        f"({hosts:,} shared inboxes); target < {TARGET_SECONDS:.0f} s with one request per "
+        f"({hosts:,} shared inboxes); target < {TARGET_SECONDS:g} s with one request per "
         f"host: {'met' if met else 'MISSED'}"
     )
     return met
