@@ -11,7 +11,8 @@ shared inbox, so there must be exactly one per host, 500 in all.
 Target: under 0.5 s on SQLite (issue 16; it was 10 s); PostgreSQL is measured and
 reported too. The baseline, in the same run, is the same 500 POSTs sent straight to
 the sinks by a plain httpx client with the delivery worker's concurrency, unsigned and
-unqueued; the ratio says what oce's storing, queueing, signing and recording cost on top of the network.
+unqueued; the ratio says what oce's storing, queueing, signing and recording cost on
+top of the network.
 
     PYTHONPATH=. python -m bench.fanout [--followers 10000] [--hosts 500] [--rounds 3]
         [--no-postgres] [--profile DIR]
