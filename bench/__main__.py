@@ -21,6 +21,8 @@ BENCHMARKS = (
     "export_ledger",
     "processing",
     "sustained",
+    "inbox_path",
+    "worker_wakeup",
 )
 
 if __name__ == "__main__":

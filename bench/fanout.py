@@ -8,10 +8,11 @@ outbox of one ``oce serve``, and we measure the time from the POST until every s
 the activity, and count the requests each sink got: followers on one server share its
 shared inbox, so there must be exactly one per host, 500 in all.
 
-Target: under 10 s on SQLite; PostgreSQL is measured and reported too. The baseline, in
-the same run, is the same 500 POSTs sent straight to the sinks by a plain httpx client
-with the delivery worker's concurrency, unsigned and unqueued; the ratio says what
-oce's storing, queueing, signing and recording cost on top of the network.
+Target: under 0.5 s on SQLite (issue 16; it was 10 s); PostgreSQL is measured and
+reported too. The baseline, in the same run, is the same 500 POSTs sent straight to
+the sinks by a plain httpx client with the delivery worker's concurrency, unsigned and
+unqueued; the ratio says what oce's storing, queueing, signing and recording cost on
+top of the network.
 
     PYTHONPATH=. python -m bench.fanout [--followers 10000] [--hosts 500] [--rounds 3]
         [--no-postgres] [--profile DIR]
@@ -56,7 +57,7 @@ from instance.store.db import Database
 from instance.store.migrate import upgrade
 from instance.store.models import Agent, Delivery, Follow, RemoteActor, Token
 
-TARGET_SECONDS = 10.0
+TARGET_SECONDS = 0.5
 CHUNK = 2_000
 USERNAME = "author"
 WAIT_SECONDS = 120.0
@@ -268,7 +269,7 @@ def _report(runs: list[Run], hosts: int, followers: int, base_seconds: float) ->
     )
     print(
         f"  requests per host: {'all exactly 1' if exact else 'NOT all exactly 1'} "
-        f"({hosts:,} shared inboxes); target < {TARGET_SECONDS:.0f} s with one request per "
+        f"({hosts:,} shared inboxes); target < {TARGET_SECONDS:g} s with one request per "
         f"host: {'met' if met else 'MISSED'}"
     )
     return met

@@ -37,8 +37,8 @@ from bench.load import rss_mib
 from bench.peers import key_pool
 from bench.servers import bare_server, free_port, oce_server, sqlite_url
 
-TARGET_IDLE_MIB = 100.0
-TARGET_AFTER_MIB = 200.0
+TARGET_IDLE_MIB = 60.0
+TARGET_AFTER_MIB = 150.0
 ROUND = 10_000
 
 

@@ -16,6 +16,8 @@ add up to 65 hours nominally and never less than 48.8 hours: see docs/federation
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +46,10 @@ __all__ = [
 ]
 
 ACTIVITY_CONTENT_TYPE = "application/activity+json"
+#: The most of an inbox's answer read to keep its connection (inboxes answer 202 with
+#: nothing, or a short problem document).
+ANSWER_BYTES = 64 * 1024
+ANSWER_SECONDS = 5.0
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=12)
 JITTER = (0.75, 1.25)
@@ -155,7 +161,9 @@ async def post_activity(
     """POST a serialized activity to an inbox, signed by `auth`, and classify the answer.
 
     Never raises for HTTP or network failures, nor for our own refusals: they come back
-    as an Outcome. The response body is not read.
+    as an Outcome. The answer's body is read and dropped (up to `ANSWER_BYTES` in
+    `ANSWER_SECONDS`), so the connection can carry the next POST to that host; a
+    longer one closes the connection instead.
     """
     try:
         request = client.build_request(
@@ -169,6 +177,15 @@ async def post_activity(
     except (httpx.HTTPError, httpx.InvalidURL, FetchError) as exc:
         return classify_exception(exc)
     try:
-        return classify_response(response.status_code, response.headers.multi_items(), clock())
+        outcome = classify_response(response.status_code, response.headers.multi_items(), clock())
+        # A bounded drain: an answer dripping in gives the connection up, not the worker.
+        with contextlib.suppress(httpx.HTTPError, FetchError, TimeoutError):
+            size = 0
+            async with asyncio.timeout(min(request_timeout, ANSWER_SECONDS)):
+                async for chunk in response.aiter_raw():
+                    size += len(chunk)
+                    if size > ANSWER_BYTES:
+                        break
+        return outcome
     finally:
         await response.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from federation.headers import Headers
@@ -89,8 +90,12 @@ def request_target_of(url: str) -> str:
     return f"{path}?{parts.query}" if parts.query else path
 
 
+@lru_cache(maxsize=4096)
 def origin_of(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the default port made explicit; compare these, not text."""
+    """(scheme, host, port) with the default port made explicit; compare these, not text.
+
+    Pure, and asked several times for each inbound activity, mostly for the same few
+    actors: the last few thousand answers are kept."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     try:

@@ -21,6 +21,8 @@ import functools
 import ipaddress
 import socket
 import ssl
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
@@ -262,8 +264,11 @@ def _to_httpx(exc: Exception) -> Exception:
 
 
 class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: AsyncIterator[bytes] | Any) -> None:
+    def __init__(
+        self, stream: AsyncIterator[bytes] | Any, closed: Callable[[], None] | None = None
+    ) -> None:
         self._stream = stream
+        self._closed = closed
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
@@ -276,12 +281,44 @@ class _ResponseStream(httpx.AsyncByteStream):
             raise mapped from exc
 
     async def aclose(self) -> None:
-        if hasattr(self._stream, "aclose"):
-            await self._stream.aclose()
+        try:
+            if hasattr(self._stream, "aclose"):
+                await self._stream.aclose()
+        finally:
+            if self._closed is not None:
+                closed, self._closed = self._closed, None
+                closed()
+
+
+#: Idle connections kept open to one host (a host with more sends at once opens more,
+#: up to the pool's limit, and closes them after use).
+KEEPALIVE_PER_HOST = 2
+#: Hosts with a pool of their own at most; past it, the least recently used idle one
+#: is closed.
+MAX_HOSTS = 1024
+
+
+class _HostPool:
+    __slots__ = ("in_flight", "last_used", "pool")
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self.pool = pool
+        self.in_flight = 0
+        self.last_used = 0.0
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport over an httpcore pool whose connections pass the guard."""
+    """An httpx transport over httpcore pools whose connections pass the guard.
+
+    One pool per host (scheme, host, port), each of at most ``per_host`` connections,
+    ``KEEPALIVE_PER_HOST`` of them kept open between requests: a delivery worker
+    sending to hundreds of hosts reuses each host's connection without a shared pool's
+    scan of every connection it holds for each request (httpcore assigns requests to
+    connections in time that grows with the product of both). At most ``max_hosts``
+    pools: the least recently used one with nothing in flight is closed to make room,
+    and pools idle longer than the keep-alive expiry are closed as new ones open, so
+    idle sockets stay bounded by both.
+    """
 
     def __init__(
         self,
@@ -290,18 +327,53 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         limits: httpx.Limits | None = None,
         ssl_context: ssl.SSLContext | None = None,
         backend: httpcore.AsyncNetworkBackend | None = None,
+        per_host: int = 8,
+        max_hosts: int = MAX_HOSTS,
     ) -> None:
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self.allow_private_network = allow_private_network
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
+        self.per_host = min(per_host, limits.max_connections or per_host)
+        self.keepalive = min(KEEPALIVE_PER_HOST, limits.max_keepalive_connections or 0)
+        self.keepalive_expiry = limits.keepalive_expiry or 0.0
+        self.max_hosts = max_hosts
+        self._ssl_context = ssl_context or httpx.create_ssl_context()
+        self._backend = backend or GuardedBackend(allow_private_network=allow_private_network)
+        self._pools: OrderedDict[tuple[bytes, bytes, int | None], _HostPool] = OrderedDict()
+
+    def _new_pool(self) -> httpcore.AsyncConnectionPool:
+        return httpcore.AsyncConnectionPool(
+            ssl_context=self._ssl_context,
+            max_connections=self.per_host,
+            max_keepalive_connections=self.keepalive,
+            keepalive_expiry=self.keepalive_expiry,
             http1=True,
             http2=False,
-            network_backend=backend or GuardedBackend(allow_private_network=allow_private_network),
+            network_backend=self._backend,
         )
+
+    def _take(self, key: tuple[bytes, bytes, int | None]) -> tuple[_HostPool, list[_HostPool]]:
+        """The host's pool, counted in flight, and the pools to close (already out of
+        the table). Synchronous: no other request can see a pool half made or closing."""
+        now = time.monotonic()
+        found = self._pools.get(key)
+        closing: list[_HostPool] = []
+        if found is not None:
+            self._pools.move_to_end(key)
+        else:
+            idle = [k for k, p in self._pools.items() if p.in_flight == 0]
+            expired = [k for k in idle if now - self._pools[k].last_used > self.keepalive_expiry]
+            excess = len(self._pools) - len(expired) + 1 - self.max_hosts
+            if excess > 0:
+                expired += [k for k in idle if k not in expired][:excess]
+            closing = [self._pools.pop(k) for k in expired]
+            found = self._pools[key] = _HostPool(self._new_pool())
+        found.in_flight += 1
+        found.last_used = now
+        return found, closing
+
+    def __len__(self) -> int:
+        """Hosts with a pool open."""
+        return len(self._pools)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         scheme = request.url.scheme
@@ -309,21 +381,27 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         if scheme not in allowed:
             raise FetchRefused(str(request.url), f"scheme {scheme!r} is not allowed; use https")
         assert isinstance(request.stream, httpx.AsyncByteStream)
+        url = httpcore.URL(
+            scheme=request.url.raw_scheme,
+            host=request.url.raw_host,
+            port=request.url.port,
+            target=request.url.raw_path,
+        )
         core_request = httpcore.Request(
             method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
+            url=url,
             headers=request.headers.raw,
             content=request.stream,
             extensions=request.extensions,
         )
+        host, closing = self._take((url.scheme, url.host, url.port))
         try:
-            response = await self._pool.handle_async_request(core_request)
+            for old in closing:
+                await old.pool.aclose()
+            response = await host.pool.handle_async_request(core_request)
         except Exception as exc:
+            host.in_flight -= 1
+            host.last_used = time.monotonic()
             mapped = _to_httpx(exc)
             if mapped is exc:
                 raise
@@ -331,12 +409,20 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_ResponseStream(response.stream),
+            stream=_ResponseStream(response.stream, functools.partial(self._done, host)),
             extensions=response.extensions,
         )
 
+    @staticmethod
+    def _done(host: _HostPool) -> None:
+        host.in_flight -= 1
+        host.last_used = time.monotonic()
+
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        pools = list(self._pools.values())
+        self._pools.clear()
+        for host in pools:
+            await host.pool.aclose()
 
 
 def guarded_transport(

@@ -27,6 +27,7 @@ from federation import HttpSignatureAuth, SafeFetcher, guarded_transport, load_p
 from instance import __version__
 from instance.agents import instance_key
 from instance.inbox.ratelimit import InboxLimits
+from instance.inbox.route import SharedInbox
 from instance.inbox.store import InboxStore
 from instance.moderation import Blocklist
 from instance.peers import Peers
@@ -35,6 +36,7 @@ from instance.services import Services
 from instance.settings import Settings
 from instance.store.db import Database
 from instance.store.migrate import upgrade
+from instance.store.notify import Notifier
 from instance.urls import Urls
 from instance.web.access import AccessLog
 from instance.web.fairness import ClientTurns
@@ -70,7 +72,9 @@ async def start_services(
         # Another process starting at the same moment created it first.
         async with db.read() as session:
             key = await instance_key(session)
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
+    # Connections to a host stay open 30 s between deliveries (a pool per host:
+    # federation.transport).
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30.0)
     http = httpx.AsyncClient(
         transport=transport or guarded_transport(settings.allow_private_network, limits=limits),
         timeout=httpx.Timeout(10.0),
@@ -88,7 +92,7 @@ async def start_services(
     )
     store = InboxStore(db)
     store.start()
-    return Services(
+    svc = Services(
         settings=settings,
         db=db,
         http=http,
@@ -97,9 +101,16 @@ async def start_services(
         inbox_store=store,
         inbox_limits=InboxLimits.from_settings(settings),
     )
+    if settings.worker_notify and not db.is_sqlite:
+        svc.notifier = Notifier(db.engine.url, svc.wake_here)
+        await svc.notifier.start()
+        store.on_stored = svc.notifier.notify
+    return svc
 
 
 async def stop_services(svc: Services) -> None:
+    if svc.notifier is not None:
+        await svc.notifier.stop()
     await svc.inbox_store.stop()
     await svc.http.aclose()
     await svc.db.dispose()
@@ -119,7 +130,8 @@ class _App(Starlette):
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        inner = ClientTurns(super().build_middleware_stack(), self.turns_per_client)
+        # The shared inbox answers on its own, inside the turns and the headers.
+        inner = ClientTurns(SharedInbox(super().build_middleware_stack()), self.turns_per_client)
         app: ASGIApp = SecurityHeaders(RefuseNulInUrls(inner))
         return AccessLog(app) if self.access_log else app
 

@@ -94,7 +94,7 @@ async def require_owner(svc: Services, request: Request, username: str) -> Agent
 
 def request_headers(request: Request) -> Headers:
     """The request's headers as received, for signature checks."""
-    return Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw])
+    return Headers.from_raw(request.scope["headers"])
 
 
 def request_parts(

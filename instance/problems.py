@@ -22,7 +22,13 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from instance.negotiation import negotiate
 
-__all__ = ["Problem", "database_unavailable", "exception_handlers", "problem_response"]
+__all__ = [
+    "Problem",
+    "database_unavailable",
+    "error_response",
+    "exception_handlers",
+    "problem_response",
+]
 
 log = logging.getLogger("oce.http")
 
@@ -194,3 +200,17 @@ exception_handlers: dict[Any, Any] = {
     HTTPException: _on_http_exception,
     Exception: _on_unexpected,
 }
+
+
+async def error_response(request: Request, exc: Exception) -> Response:
+    """What the app answers for ``exc`` (the handler of its nearest class above), for a
+    route that runs outside Starlette's exception middleware (the shared inbox's)."""
+    for kind in type(exc).__mro__:
+        handler = exception_handlers.get(kind)
+        if handler is not None:
+            try:
+                response: Response = await handler(request, exc)
+            except Exception:
+                return await _on_unexpected(request, exc)
+            return response
+    return await _on_unexpected(request, exc)  # pragma: no cover - Exception has one

@@ -11,9 +11,10 @@ import httpx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 
-from instance.notices.signal import Notifier
+from instance.notices.signal import Notifier as NoticeSignal
 from instance.settings import Settings
 from instance.store.db import Database
+from instance.store.notify import POLL_WITH_NOTIFY, Notifier
 from instance.urls import Urls
 
 if TYPE_CHECKING:
@@ -53,7 +54,9 @@ class Services:
     #: Set when deliveries or inbox items were queued, to wake this process's workers.
     deliveries_due: asyncio.Event = field(default_factory=asyncio.Event)
     #: Wakes this process's live notification streams.
-    notices: Notifier = field(default_factory=Notifier)
+    notices: NoticeSignal = field(default_factory=NoticeSignal)
+    #: On PostgreSQL: wakes the workers of other processes too (instance.store.notify).
+    notifier: Notifier | None = None
 
     def __post_init__(self) -> None:
         self.urls = Urls(self.settings.base_url)
@@ -63,9 +66,24 @@ class Services:
         return self.inbox_store.stored
 
     def wake(self) -> None:
-        """Tell this process's workers that new work was committed."""
+        """Tell this process's workers, and on PostgreSQL every other process's, that
+        new work was committed."""
+        self.wake_here()
+        if self.notifier is not None:
+            self.notifier.notify()
+
+    def wake_here(self) -> None:
+        """Tell this process's workers that work may be due."""
         self.deliveries_due.set()
         self.inbox_store.stored.set()
+
+    @property
+    def poll_seconds(self) -> float:
+        """How long an idle worker waits before looking for due work on its own."""
+        seconds = self.settings.worker_poll_ms / 1000
+        if self.notifier is not None and self.notifier.listening:
+            return max(seconds, POLL_WITH_NOTIFY)
+        return seconds
 
 
 def services(request: Request) -> Services:

@@ -76,6 +76,12 @@ class Settings:
     inbox_retention_days: int = 30
     #: Days a finished delivery (sent or given up) is kept.
     delivery_retention_days: int = 7
+    #: Milliseconds between an idle worker's looks for due work queued elsewhere (on
+    #: PostgreSQL with ``worker_notify``, at least 5 s: queued work wakes it at once).
+    worker_poll_ms: int = 500
+    #: On PostgreSQL, wake the workers of every process with ``LISTEN/NOTIFY`` when work
+    #: is queued (instance.store.notify); off, they only poll.
+    worker_notify: bool = True
 
     @property
     def host_name(self) -> str:
@@ -195,6 +201,8 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "rate_limit_senders": _parse_positive,
     "inbox_retention_days": _parse_positive,
     "delivery_retention_days": _parse_positive,
+    "worker_poll_ms": _parse_positive,
+    "worker_notify": _parse_bool,
 }
 
 

@@ -8,9 +8,25 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
+from federation.request import authority_of
+
 __all__ = ["Urls"]
+
+
+@lru_cache(maxsize=4096)
+def _origin(uri: str) -> str:
+    """``scheme://netloc`` of ``uri``, lower-cased (asked for every inbound activity,
+    mostly for the same few actors: the answers are kept)."""
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+@lru_cache(maxsize=8)
+def _authority(base: str) -> str:
+    return authority_of(base)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +39,18 @@ class Urls:
     def host(self) -> str:
         return urlsplit(self.base).netloc
 
+    @property
+    def authority(self) -> str:
+        """The Host value requests to this instance are signed for."""
+        return _authority(self.base)
+
+    @property
+    def scheme(self) -> str:
+        return self.base.split("://", 1)[0]
+
     def is_local(self, uri: str) -> bool:
         """True when ``uri`` is on this instance's origin."""
-        parts = urlsplit(uri)
-        return f"{parts.scheme}://{parts.netloc}".lower() == self.base
+        return _origin(uri) == self.base
 
     def actor(self, username: str) -> str:
         return f"{self.base}/agents/{username}"

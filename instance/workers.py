@@ -1,8 +1,10 @@
 """Background work: processing inbound activities, making deliveries, pruning.
 
 Both loops run inside ``oce serve`` by default (woken at once when this process queued
-work) and in separate ``oce worker`` processes (which also poll, since work queued by a
-web process cannot wake them). Work is shared through the database only: rows are
+work) and in separate ``oce worker`` processes. On PostgreSQL, work queued by any
+process wakes them through ``LISTEN/NOTIFY`` (:mod:`instance.store.notify`), and they
+poll every 5 s for retries that came due; on SQLite they poll every 0.5 s for work
+queued by another process. Work is shared through the database only: rows are
 claimed with a lease (:mod:`instance.store.queue`), and stopping a process (:meth:`stop`, on
 SIGTERM) hands back what it had claimed and not finished. Every ``PRUNE_SECONDS``
 each process also removes what the queues no longer need (:mod:`instance.store.retention`);
@@ -27,7 +29,8 @@ __all__ = ["Workers"]
 
 log = logging.getLogger("oce.workers")
 
-#: How often an idle worker looks for work queued by other processes.
+#: How often an idle worker looks for work queued by other processes, by default
+#: (``worker_poll_ms``; on PostgreSQL queued work wakes it at once: instance.store.notify).
 POLL_SECONDS = 0.5
 #: Senders whose inbox items one process handles at once (see ``process_due``).
 INBOX_LANES = 4
@@ -53,7 +56,9 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
-async def _loop(name: str, step: Callable[[], Awaitable[int]], wake: asyncio.Event) -> None:
+async def _loop(
+    name: str, step: Callable[[], Awaitable[int]], wake: asyncio.Event, poll: Callable[[], float]
+) -> None:
     while True:
         wake.clear()
         try:
@@ -69,7 +74,7 @@ async def _loop(name: str, step: Callable[[], Awaitable[int]], wake: asyncio.Eve
             continue
         if done == 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+                await asyncio.wait_for(wake.wait(), poll())
 
 
 class Workers:
@@ -93,11 +98,13 @@ class Workers:
                         pause=self.svc.inbox_store.quiet,
                     ),
                     self.svc.inbox_due,
+                    lambda: self.svc.poll_seconds,
                 ),
                 name="oce-inbox-processor",
             ),
             asyncio.create_task(
-                self.delivery.run(self.svc.deliveries_due, POLL_SECONDS), name="oce-delivery"
+                self.delivery.run(self.svc.deliveries_due, lambda: self.svc.poll_seconds),
+                name="oce-delivery",
             ),
             asyncio.create_task(self._prune_loop(), name="oce-prune"),
         ]

@@ -26,6 +26,7 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
 from federation import (
     OriginError,
@@ -36,8 +37,10 @@ from federation import (
     check_same_origin,
     signature_key_id,
 )
+from federation.headers import Headers
+from federation.request import RequestParts
 from instance.activities import first_type, id_of, object_of
-from instance.auth import request_headers, request_parts, verified_request
+from instance.auth import request_headers, verified_request
 from instance.inbox.origins import OWN_OBJECT_TYPES
 from instance.inbox.store import NewInboxItem
 from instance.problems import Problem
@@ -47,10 +50,14 @@ from vocab.errors import AliasError, ContextError, JsonError, LimitError
 
 __all__ = [
     "ACCEPTED_CONTENT_TYPES",
+    "accept_activity",
     "check_content_type",
     "check_rate",
+    "check_rate_headers",
+    "read_asgi_body",
     "read_body",
     "receive_activity",
+    "request_target",
 ]
 
 log = logging.getLogger("oce.inbox")
@@ -141,8 +148,13 @@ def _check_origins(svc: Services, activity: Mapping[str, Any], verified: Verifie
 def check_rate(svc: Services, request: Request) -> None:
     """Refuse (429) a sender already over its rate, before its body is even read.
     Spends nothing: only a verified request does (:mod:`instance.inbox.ratelimit`)."""
+    check_rate_headers(svc, request_headers(request))
+
+
+def check_rate_headers(svc: Services, headers: Headers) -> None:
+    """:func:`check_rate` for headers already read."""
     with contextlib.suppress(SignatureError):
-        svc.inbox_limits.check(signature_key_id(request_headers(request)))
+        svc.inbox_limits.check(signature_key_id(headers))
 
 
 def _is_delete_of_self(activity: Mapping[str, Any]) -> bool:
@@ -157,9 +169,48 @@ async def receive_activity(
     svc: Services, request: Request, recipient_agent_id: int | None
 ) -> Response:
     """Check, verify and durably store one inbound activity; answer 202."""
-    check_rate(svc, request)
-    check_content_type(request.headers.get("content-type"))
+    headers = request_headers(request)
+    check_rate_headers(svc, headers)
+    check_content_type(headers.get("content-type"))
     body = await read_body(request, svc.settings.max_body_bytes)
+    await accept_activity(svc, headers, body, request_target(request.scope), recipient_agent_id)
+    return Response(status_code=202)
+
+
+def request_target(scope: Scope) -> str:
+    """The path and query as received (what ``(request-target)`` covers)."""
+    target: str = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
+    if query := scope.get("query_string", b""):
+        target += "?" + query.decode("latin-1")
+    return target
+
+
+async def read_asgi_body(headers: Headers, receive: Receive, limit: int) -> bytes:
+    """:func:`read_body` straight from the ASGI ``receive``, for the inbox's own route."""
+    declared = headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise Problem(413, f"the body is larger than {limit} bytes", field="body")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise Problem(400, "the client went away before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, f"the body is larger than {limit} bytes", field="body")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def accept_activity(
+    svc: Services, headers: Headers, body: bytes, target: str, recipient_agent_id: int | None
+) -> None:
+    """Steps 3 to 9 for a body already read: returns once the activity is durably
+    stored (the caller answers 202); raises :class:`Problem` for every refusal."""
     activity = parse_json_object(body)
     activity_id = activity.get("id")
     if not isinstance(activity_id, str) or not activity_id or len(activity_id) > 2048:
@@ -169,7 +220,6 @@ async def receive_activity(
     if first_type(activity) is None:
         raise Problem(400, "the activity needs a type", field="type")
 
-    headers = request_headers(request)
     try:
         key_id = signature_key_id(headers)
     except SignatureError as exc:
@@ -180,9 +230,16 @@ async def receive_activity(
     if _is_delete_of_self(activity) and not await svc.peers.known_key(key_id):
         # An actor we never knew was deleted: nothing of it to remove, and its key is
         # gone from its server, so acknowledge without fetching or storing anything.
-        return Response(status_code=202)
+        return
 
-    parts = request_parts(svc, request, body, headers)
+    parts = RequestParts(
+        method="POST",
+        target=target,
+        host=svc.urls.authority,
+        headers=headers,
+        body=body,
+        scheme=svc.urls.scheme,
+    )
     verified = await verified_request(svc, parts, require_digest=True)
     actor = _check_origins(svc, activity, verified)
     if await svc.blocklist.is_blocked(actor):
@@ -203,4 +260,3 @@ async def receive_activity(
     )
     if result == "conflict":
         raise Problem(409, f"{activity_id} was already received with other content", field="id")
-    return Response(status_code=202)

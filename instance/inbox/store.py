@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -55,6 +56,9 @@ class InboxStore:
         self._task: asyncio.Task[None] | None = None
         #: Set after each batch that stored something, to wake the inbox processor.
         self.stored = asyncio.Event()
+        #: Called after each batch that stored something (on PostgreSQL: the NOTIFY that
+        #: wakes the processors of other processes).
+        self.on_stored: Callable[[], None] | None = None
         #: Activities handed to the writer and not yet answered; set when none are.
         self._waiting = 0
         self._idle = asyncio.Event()
@@ -141,6 +145,8 @@ class InboxStore:
                         future.set_result(result)
                 if "stored" in results:
                     self.stored.set()
+                    if self.on_stored is not None:
+                        self.on_stored()
         finally:
             if executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)

@@ -15,7 +15,7 @@ import functools
 import logging
 import random
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -215,7 +215,7 @@ class DeliveryWorker:
             await self._send_batch(deliveries)
         return len(deliveries)
 
-    async def run(self, wake: asyncio.Event, poll: float) -> None:
+    async def run(self, wake: asyncio.Event, poll: float | Callable[[], float]) -> None:
         """The worker's loop: claim batches while fewer than ``BATCHES`` are in flight.
 
         A batch ends when its slowest send does (up to ``REQUEST_TIMEOUT``): claiming the
@@ -243,7 +243,9 @@ class DeliveryWorker:
                 woken = asyncio.create_task(wake.wait())
                 try:
                     await asyncio.wait(
-                        {woken, *batches}, timeout=poll, return_when="FIRST_COMPLETED"
+                        {woken, *batches},
+                        timeout=poll() if callable(poll) else poll,
+                        return_when="FIRST_COMPLETED",
                     )
                 finally:
                     woken.cancel()

@@ -163,3 +163,19 @@ def test_sustained_reports_the_highest_rate_kept_up_with() -> None:
     steps = re.findall(r"^\s+10/s for .* 20 sent, 20 answered 202 .* all visible", output, re.M)
     assert len(steps) == databases, output
     assert output.count("highest rate kept up with:") == databases, output
+
+
+def test_inbox_path_prints_the_cpu_of_each_route() -> None:
+    output = bench("inbox_path", "--activities", "100")
+    assert len(figures(output, "ms of CPU an activity")) == 2
+    assert output.count("{202: 100}") == 2  # every request of both runs was accepted
+    assert "the bare endpoint's CPU" in output
+
+
+def test_worker_wakeup_prints_both_medians() -> None:
+    output = bench("worker_wakeup", "--rounds", "3")
+    if not postgres_expected():
+        assert "skipped" in output
+        return
+    assert len(figures(output, "ms  p90")) == 2
+    assert "target median < 20 ms" in output

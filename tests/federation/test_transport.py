@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from federation.delivery import post_activity
 from federation.errors import AddressRefused, FetchRefused
 from federation.transport import (
     GuardedBackend,
@@ -216,3 +217,37 @@ async def test_httpcore_finds_sniffio() -> None:
     from httpcore._synchronization import current_async_library
 
     assert sniffio.current_async_library() == current_async_library() == "asyncio"
+
+
+def _inbox(connections: list[tuple[str, int]]) -> Starlette:
+    async def inbox(request: Request) -> PlainTextResponse:
+        assert request.client is not None
+        connections.append((request.headers["host"], request.client.port))
+        await request.body()
+        return PlainTextResponse("accepted", status_code=202)
+
+    return Starlette(routes=[Route("/inbox", inbox, methods=["POST"])])
+
+
+async def test_deliveries_reuse_each_hosts_connection_in_a_bounded_pool_per_host() -> None:
+    connections: list[tuple[str, int]] = []
+    transport = GuardedTransport(allow_private_network=True, max_hosts=2)
+    async with (
+        serve(_inbox(connections)) as one,
+        serve(_inbox(connections)) as two,
+        serve(_inbox(connections)) as three,
+        httpx.AsyncClient(transport=transport) as client,
+    ):
+        for base in (one, two, one, two):
+            outcome = await post_activity(client, f"{base}/inbox", b"{}", httpx.Auth())
+            assert outcome.kind == "done"
+        # Each host's second POST came on its first one's connection (the answer was
+        # read, so the connection went back to its host's pool).
+        assert connections[0] == connections[2]
+        assert connections[1] == connections[3]
+        assert len(transport) == 2
+        # A third host: the least recently used idle pool makes room.
+        await post_activity(client, f"{three}/inbox", b"{}", httpx.Auth())
+        assert len(transport) == 2
+        await post_activity(client, f"{one}/inbox", b"{}", httpx.Auth())
+        assert connections[-1][1] != connections[2][1]  # its pool was closed: a new one
