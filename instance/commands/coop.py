@@ -4,7 +4,10 @@ the command line (:func:`add_commands` adds them to the ``oce`` parser)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,6 +125,26 @@ async def cmd_equation_create(settings: Settings, args: argparse.Namespace) -> i
     return 0
 
 
+#: Fault injection for the crash test (tests/e2e/test_coop.py): after this many payments
+#: are committed, ``oce distribute`` says so on stdout and waits (at most 10 minutes) to
+#: be killed, at a known point rather than after a guessed delay.
+PAUSE_VARIABLE = "OCE_DISTRIBUTE_PAUSE_AFTER"
+
+
+def _pause_hook() -> Callable[[int], Awaitable[None]] | None:
+    text = os.environ.get(PAUSE_VARIABLE, "")
+    if not text.isdigit():
+        return None
+    stop_at = int(text)
+
+    async def pause(count: int) -> None:
+        if count == stop_at:
+            print(f"paused after {count} payments", flush=True)
+            await asyncio.sleep(600)
+
+    return pause
+
+
 async def cmd_distribute(settings: Settings, args: argparse.Namespace) -> int:
     from instance.coop.distributions import distribute, preview
 
@@ -138,7 +161,9 @@ async def cmd_distribute(settings: Settings, args: argparse.Namespace) -> int:
         if args.dry_run:
             out("dry run: nothing paid")
             return 0
-        outcome = await distribute(svc, org, args.income, args.equation, by="oce distribute")
+        outcome = await distribute(
+            svc, org, args.income, args.equation, by="oce distribute", after_payment=_pause_hook()
+        )
     finally:
         await stop_services(svc)
     for recipient, amount, event, state in outcome.payments:

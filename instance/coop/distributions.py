@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -310,11 +310,21 @@ async def _pay(svc: Services, org: Agent, payment_id: int) -> None:
     svc.wake()
 
 
-async def distribute(svc: Services, org: Agent, income: str, equation: str, *, by: str) -> Outcome:
+async def distribute(
+    svc: Services,
+    org: Agent,
+    income: str,
+    equation: str,
+    *,
+    by: str,
+    after_payment: Callable[[int], Awaitable[None]] | None = None,
+) -> Outcome:
     """Share ``income`` by ``equation`` and pay everyone; see the module docstring.
 
     Running it again for the same income pays nothing twice: a finished distribution is a
     409, an unfinished one (a killed process) records the payments still pending.
+    ``after_payment`` is awaited with the count of payments this call has committed,
+    after each one (the crash test stops the process there).
     """
     require_organization(org)
     async with svc.db.read() as session:
@@ -354,8 +364,10 @@ async def distribute(svc: Services, org: Agent, income: str, equation: str, *, b
                 .order_by(CoopPayment.id)
             )
         )
-    for payment_id in pending:
+    for count, payment_id in enumerate(pending, start=1):
         await _pay(svc, org, payment_id)
+        if after_payment is not None:
+            await after_payment(count)
     async with svc.db.write() as session:
         row = await session.get(CoopDistribution, distribution_id)
         assert row is not None

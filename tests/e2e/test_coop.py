@@ -1,13 +1,23 @@
-"""A cooperative across three real instance processes, over signed HTTP on loopback:
-the worked example of docs/cooperatives.md to the last digit on every ledger (SQLite and
-PostgreSQL), each joining style (shares paid from another instance), a non-coordinator
-refused, a join rejected with its reason."""
+"""A cooperative across three real instance processes, over signed HTTP on loopback.
+
+One set of three SQLite instances serves the whole module (each test uses agents of its
+own): the worked example of docs/cooperatives.md to the last digit on every ledger, each
+joining style (shares bought through an agreement from another instance), a
+non-coordinator refused, a join rejected with its reason, the features of value
+equations no worked example shows, and a distribution whose process is killed midway.
+The worked example runs again on PostgreSQL, on its own three instances."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -17,119 +27,211 @@ from instance.coopdemo import EXPECTED_BALANCES, CoopStory, Hooks
 from instance.demo import Agent, _poll
 from tests.databases import PostgresFactory
 from tests.e2e.conftest import sqlite_url
-from tests.processes import Process, oce, serving
+from tests.e2e.coopkit import (
+    agent,
+    answered,
+    balances_become,
+    join_open,
+    oce_here,
+    pay,
+    refusal,
+    rows,
+    spec_of,
+    until,
+)
+from tests.processes import ROOT, Process, oce, serving
 
 pytestmark = pytest.mark.e2e
 
-
-@contextmanager
-def three_instances(urls: tuple[str, str, str], tmp_path: Path) -> Iterator[tuple[Process, ...]]:
-    with (
-        serving("a", urls[0], tmp_path) as a,
-        serving("b", urls[1], tmp_path) as b,
-        serving("c", urls[2], tmp_path) as c,
-    ):
-        yield a, b, c
+Three = tuple[Process, Process, Process]
 
 
-def token(server: Process, name: str, *create: str) -> str:
-    server.cli("agent", "create", name, *create)
-    return server.cli("token", "create", name).stdout.strip()
+def three_instances(urls: tuple[str, str, str], tmp_path: Path, stack: ExitStack) -> Three:
+    return (
+        stack.enter_context(serving("a", urls[0], tmp_path)),
+        stack.enter_context(serving("b", urls[1], tmp_path)),
+        stack.enter_context(serving("c", urls[2], tmp_path)),
+    )
+
+
+@pytest.fixture(scope="module")
+def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Three]:
+    """Three SQLite instances shared by the module's tests."""
+    tmp_path = tmp_path_factory.mktemp("coop")
+    urls = (sqlite_url(tmp_path, "a"), sqlite_url(tmp_path, "b"), sqlite_url(tmp_path, "c"))
+    with ExitStack() as stack:
+        yield three_instances(urls, tmp_path, stack)
 
 
 async def run_story(a: Process, b: Process, c: Process, http: httpx.AsyncClient) -> CoopStory:
     where = {"ann": a, "dan": a, "cus": a, "bob": b, "cat": c}
-    tokens = {"coop": token(a, "coop", "--type", "organization", "--joining", "open")}
-    tokens.update({name: token(server, name) for name, server in where.items()})
-    where["coop"] = a
+    agents = {"coop": await agent(http, a, "coop", "--type", "organization", "--joining", "open")}
+    for name, server in where.items():
+        agents[name] = await agent(http, server, name)
 
     async def make_coordinator(person: str) -> None:
-        await asyncio.to_thread(a.cli, "member", "add", "coop", person, "--role", "coordinator")
+        await oce_here(a, "member", "add", "coop", person, "--role", "coordinator")
 
     async def distribute(income: str, equation: str) -> str | None:
-        done = await asyncio.to_thread(
-            a.cli, "distribute", "coop", "--income", income, "--equation", equation, check=False
-        )
-        return None if done.returncode == 0 else done.stderr.strip()
-
-    def agent(name: str) -> Agent:
-        return Agent(http, f"{where[name].base_url}/agents/{name}", tokens[name])
+        return await refusal(a, "distribute", "coop", "--income", income, "--equation", equation)
 
     story = CoopStory(
-        agent("coop"), agent("ann"), agent("dan"), agent("bob"), agent("cat"), agent("cus"),
-        Hooks(make_coordinator, distribute), _poll, lambda _line: None,
+        agents["coop"], agents["ann"], agents["dan"], agents["bob"], agents["cat"],
+        agents["cus"], Hooks(make_coordinator, distribute), _poll, lambda _line: None,
     )  # fmt: skip
     assert await story.run() == EXPECTED_BALANCES
     return story
 
 
-def test_a_cooperative_across_three_instances(tmp_path: Path) -> None:
-    urls = (sqlite_url(tmp_path, "a"), sqlite_url(tmp_path, "b"), sqlite_url(tmp_path, "c"))
-    with three_instances(urls, tmp_path) as (a, b, c):
+def test_a_cooperative_across_three_instances(trio: Three) -> None:
+    a, b, _c = trio
 
-        async def run() -> None:
-            async with httpx.AsyncClient(timeout=30) as http:
-                story = await run_story(a, b, c, http)
-                dan = story.dan
+    async def run() -> None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            story = await run_story(*trio, http)
+            dan = story.dan
 
-                # dan is a member, not a coordinator: he cannot speak for the cooperative.
-                refused = await http.post(
-                    f"{story.org.id}/outbox",
-                    json={"type": "Note", "content": "free credits for all"},
-                    headers=dan.headers,
-                )
-                assert refused.status_code == 403
-                assert "dan, who cannot act for coop" in refused.json()["detail"]
+            # dan is a member, not a coordinator: he cannot speak for the cooperative.
+            refused = await http.post(
+                f"{story.org.id}/outbox",
+                json={"type": "Note", "content": "free credits for all"},
+                headers=dan.headers,
+            )
+            assert refused.status_code == 403
+            assert "dan, who cannot act for coop" in refused.json()["detail"]
 
-                # Moderated: eve (on B) is rejected by ann, acting for the cooperative.
-                await asyncio.to_thread(a.cli, "org", "set", "coop", "--joining", "moderated")
-                eve = Agent(http, f"{b.base_url}/agents/eve", token(b, "eve"))
-                join = await eve.post({"type": "Join", "object": story.org.id})
-                as_coop = Agent(http, story.org.id, story.ann.token)
+            # Moderated: eve (on B) is rejected by ann, acting for the cooperative.
+            await oce_here(a, "org", "set", "coop", "--joining", "moderated")
+            eve = await agent(http, b, "eve")
+            join = await eve.post({"type": "Join", "object": story.org.id})
+            as_coop = Agent(http, story.org.id, story.ann.token)
 
-                await _poll(lambda: _known_at(a, join["id"]))
-                await as_coop.post(
-                    {"type": "Reject", "object": join["id"], "content": "we are full this season"}
-                )
-                await _poll(lambda: _answered(eve, join["id"], "Reject", "we are full"))
+            await until(lambda: _known_at(a, join["id"]))
+            await as_coop.post(
+                {"type": "Reject", "object": join["id"], "content": "we are full this season"}
+            )
+            await until(lambda: answered(eve, join["id"], "Reject", "we are full"))
 
-                # Shares: eve's share, paid from B, makes her a member of the shop on A.
-                shop = token(a, "shop", "--type", "organization", "--joining", "shares",
-                             "--share-price", "50", "--share-in", story.spec)  # fmt: skip
-                assert shop
-                shop_id = f"{a.base_url}/agents/shop"
-                join = await eve.post({"type": "Join", "object": shop_id})
-                await _poll(lambda: _known_at(a, join["id"]))
-                await eve.post(
-                    {
-                        "type": "EconomicEvent",
-                        "action": "transfer",
-                        "provider": eve.id,
-                        "receiver": shop_id,
-                        "resourceConformsTo": story.spec,
-                        "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": "50"},
-                    }
-                )
-                await _poll(lambda: _answered(eve, join["id"], "Accept", ""))
-                assert eve.id in a.cli("member", "list", "shop").stdout
+            # Shares: eve's share, paid from B, makes her a member of the shop on A.
+            await agent(http, a, "shop", "--type", "organization", "--joining", "shares",
+                        "--share-price", "50", "--share-in", story.spec)  # fmt: skip
+            shop_id = f"{a.base_url}/agents/shop"
+            join = await eve.post({"type": "Join", "object": shop_id})
+            await until(lambda: _known_at(a, join["id"]))
+            await pay(eve, shop_id, story.spec, "50")
+            await until(lambda: answered(eve, join["id"], "Accept"))
+            assert eve.id in await oce_here(a, "member", "list", "shop")
 
-        asyncio.run(run())
+    asyncio.run(run())
 
 
 async def _known_at(server: Process, activity_id: str) -> bool:
-    rows = await asyncio.to_thread(
-        server.query, f"SELECT 1 FROM coop_memberships WHERE activity_uri = '{activity_id}'"
+    found = await rows(
+        server, f"SELECT 1 FROM coop_memberships WHERE activity_uri = '{activity_id}'"
     )
-    return bool(rows)
+    return bool(found)
 
 
-async def _answered(agent: Agent, about: str, kind: str, reason: str) -> bool:
-    for item in await agent.items("inbox"):
-        target = item.get("object")
-        target_id = target.get("id") if isinstance(target, dict) else target
-        if item.get("type") == kind and target_id == about:
-            return reason in (item.get("content") or "")
-    return False
+def _paused(process: subprocess.Popen[str], timeout: float = 120) -> str:
+    """Read ``oce distribute``'s output until it says it paused (bounded)."""
+    assert process.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.5)
+        if ready:
+            line = process.stdout.readline()
+            seen += line
+            if line.startswith("paused after"):
+                return seen
+            if not line and process.poll() is not None:
+                break
+    raise AssertionError(f"oce distribute never paused; it printed:\n{seen}")
+
+
+def test_a_distribution_killed_midway_completes_once_when_run_again(trio: Three) -> None:
+    """`oce distribute` is SIGKILLed after two of its three payments (one local, one to
+    B) are committed; run again, it pays the third, and every ledger shows each
+    recipient paid exactly once, the parts adding up to the income."""
+    a, b, c = trio
+    shares = {"kim": "20.00", "lev": "30.00", "max": "50.00"}
+
+    async def prepare() -> tuple[dict[str, Agent], str, str]:
+        async with httpx.AsyncClient(timeout=30) as http:
+            mill = await agent(http, a, "mill", "--type", "organization", "--joining", "open")
+            people = {
+                "mill": mill,
+                "kim": await agent(http, a, "kim"),
+                "lev": await agent(http, b, "lev"),
+                "max": await agent(http, c, "max"),
+                "pay": await agent(http, a, "pay"),
+            }
+            for name in shares:
+                await join_open(people[name], mill.id)
+            spec = await spec_of(mill, "Mill credit")
+            buckets = [
+                {"name": name, "percentage": value[:-3], "distributionAgent": people[name].id}
+                for name, value in shares.items()
+            ]
+            await oce_here(a, "member", "add", "mill", people["kim"].id, "--role", "coordinator")
+            await Agent(http, mill.id, people["kim"].token).post(
+                {
+                    "type": "Create",
+                    "object": {
+                        "type": "ValueEquation",
+                        "name": "thirds",
+                        "percentageBehavior": "straight",
+                        "buckets": buckets,
+                    },
+                }
+            )
+            income = await pay(people["pay"], mill.id, spec, "100.00")
+            return people, spec, income
+
+    people, spec, income = asyncio.run(prepare())
+    command = [sys.executable, "-m", "instance.cli", "distribute", "mill",
+               "--income", income, "--equation", "thirds"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **a.env, "OCE_DISTRIBUTE_PAUSE_AFTER": "2"}
+    killed = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        _paused(killed)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(10)
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+            killed.wait(10)
+        assert killed.stdout is not None
+        killed.stdout.close()
+    states = a.query(
+        "SELECT p.state, count(*) FROM coop_payments p JOIN coop_distributions d "
+        f"ON p.distribution_id = d.id WHERE d.income_event = '{income}' GROUP BY p.state"
+    )
+    assert dict(states) == {"paid": 2, "pending": 1}
+
+    finished = a.cli("distribute", "mill", "--income", income, "--equation", "thirds")
+    assert "distribution" in finished.stdout
+    assert ": done" in finished.stdout
+    again = a.cli("distribute", "mill", "--income", income, "--equation", "thirds", check=False)
+    assert again.returncode == 1
+    assert "distributed already" in again.stderr
+
+    async def check() -> None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            readers = {name: Agent(http, who.id, who.token) for name, who in people.items()}
+            await balances_become(readers, spec, {**shares, "mill": "0.00", "pay": "-100.00"})
+        # Exactly one payment event per recipient, on the payer's ledger and on each
+        # recipient's own instance.
+        for server, name in ((a, "kim"), (b, "lev"), (c, "max")):
+            for ledger in [a] if server is a else [a, server]:
+                paid = await rows(
+                    ledger,
+                    "SELECT resource_quantity FROM economic_events WHERE action = 'transfer' "
+                    f"AND provider = '{people['mill'].id}' AND receiver = '{people[name].id}'",
+                )
+                assert len(paid) == 1, (ledger.name, name, paid)
+
+    asyncio.run(check())
 
 
 @pytest.mark.postgres
@@ -137,7 +239,8 @@ def test_the_worked_example_on_postgresql(
     tmp_path: Path, postgres_factory: PostgresFactory
 ) -> None:
     urls = (postgres_factory.new(), postgres_factory.new(), postgres_factory.new())
-    with three_instances(urls, tmp_path) as (a, b, c):
+    with ExitStack() as stack:
+        a, b, c = three_instances(urls, tmp_path, stack)
 
         async def run() -> None:
             async with httpx.AsyncClient(timeout=30) as http:
