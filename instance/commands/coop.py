@@ -28,7 +28,7 @@ from instance.problems import Problem
 from instance.settings import Settings
 from instance.urls import Urls
 
-__all__ = ["add_commands", "joining_option", "set_joining"]
+__all__ = ["add_commands", "joining_option", "publish_share_proposal", "set_joining"]
 
 
 def _actor(urls: Urls, name: str) -> str:
@@ -75,10 +75,29 @@ def joining_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--share-in", help="for --joining shares: the currency's specification")
 
 
+async def publish_share_proposal(settings: Settings, args: argparse.Namespace) -> None:
+    """After ``agent create`` / ``org set`` touched joining by shares: publish the
+    organization's share proposal through its outbox (unless it has one already)."""
+    if args.joining != "shares" and args.share_price is None and args.share_in is None:
+        return
+    from instance.coop.shares import ensure_share_proposal
+
+    svc = await start_services(settings)
+    try:
+        async with svc.db.read() as session:
+            org = await require_agent(session, getattr(args, "org", None) or args.username)
+        proposal = await ensure_share_proposal(svc, org)
+    finally:
+        await stop_services(svc)
+    if proposal is not None:
+        out(f"share proposal: {proposal}")
+
+
 async def cmd_org_set(settings: Settings, args: argparse.Namespace) -> int:
     async with command_session(settings, write=True) as session:
         await set_joining(session, args.org, args)
     out(f"{args.org}: settings changed")
+    await publish_share_proposal(settings, args)
     return 0
 
 

@@ -112,13 +112,46 @@ def test_a_cooperative_across_three_instances(trio: Three) -> None:
             )
             await until(lambda: answered(eve, join["id"], "Reject", "we are full"))
 
-            # Shares: eve's share, paid from B, makes her a member of the shop on A.
-            await agent(http, a, "shop", "--type", "organization", "--joining", "shares",
-                        "--share-price", "50", "--share-in", story.spec)  # fmt: skip
+            # Shares: eve (on B) buys the shop's share (on A) through an agreement, and
+            # is a member once her payment fulfils it.
+            created = await oce_here(
+                a, "agent", "create", "shop", "--type", "organization", "--joining", "shares",
+                "--share-price", "50", "--share-in", story.spec,
+            )  # fmt: skip
+            proposal = created.split("share proposal: ")[1].strip()
             shop_id = f"{a.base_url}/agents/shop"
             join = await eve.post({"type": "Join", "object": shop_id})
             await until(lambda: _known_at(a, join["id"]))
-            await pay(eve, shop_id, story.spec, "50")
+            offer = await eve.post(
+                {
+                    "type": "Offer",
+                    "object": {
+                        "type": "Agreement",
+                        "stipulates": {
+                            "type": "Commitment",
+                            "satisfies": f"{proposal}#primary",
+                            "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": "50"},
+                        },
+                    },
+                }
+            )
+            await until(lambda: answered(eve, offer["id"], "Accept"))
+            agreed = await rows(
+                b, f"SELECT uri, state FROM agreements WHERE offer_uri = '{offer['id']}'"
+            )
+            assert agreed[0][1] == "agreed"
+            assert not await answered(eve, join["id"], "Accept")  # not before paying
+            await eve.post(
+                {
+                    "type": "EconomicEvent",
+                    "action": "transfer",
+                    "provider": eve.id,
+                    "receiver": shop_id,
+                    "fulfills": f"{agreed[0][0]}#primary",
+                    "resourceConformsTo": story.spec,
+                    "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": "50"},
+                }
+            )
             await until(lambda: answered(eve, join["id"], "Accept"))
             assert eve.id in await oce_here(a, "member", "list", "shop")
 
@@ -232,6 +265,160 @@ def test_a_distribution_killed_midway_completes_once_when_run_again(trio: Three)
                 assert len(paid) == 1, (ledger.name, name, paid)
 
     asyncio.run(check())
+
+
+def _guild_equation(process: str, design: str) -> dict[str, object]:
+    """Three buckets, each proving a feature: equity-like claims shared in every
+    distribution (filtered by process), a `once` claim (filtered by dates), and
+    oldest-first debt-like claims (filtered by resource specification)."""
+    return {
+        "type": "ValueEquation",
+        "name": "guild",
+        "percentageBehavior": "straight",
+        "buckets": [
+            {
+                "name": "equity",
+                "percentage": "10",
+                "filters": {"action": ["work"], "process": [process]},
+                "rules": [{"action": "work", "rate": "hours", "claimType": "equity-like"}],
+            },
+            {
+                "name": "january",
+                "percentage": "20",
+                "filters": {
+                    "action": ["work"],
+                    "after": "2026-01-01T00:00:00Z",
+                    "before": "2026-02-01T00:00:00Z",
+                },
+                "rules": [{"action": "work", "rate": "hours * 10", "claimType": "once"}],
+            },
+            {
+                "name": "oldest",
+                "percentage": "70",
+                "filters": {"action": ["work"], "resourceConformsTo": [design]},
+                "rules": [
+                    {
+                        "action": "work",
+                        "rate": "hours * 50",
+                        "division": "oldest-first",
+                        "claimType": "debt-like",
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def test_value_equations_in_full_over_signed_http(trio: Three) -> None:
+    """Two validators required (one on another instance), and an equation with
+    equity-like, once and oldest-first claims and every kind of bucket filter, over
+    two distributions paid to members on three instances. Numbers: yul (A) 10 h of
+    design in January in the process, wen (B) 6 h in February, xia (C) 4 h in March,
+    and yul 8 h of cleaning outside the process (no bucket takes it).
+
+    First 1000.00: equity 100 by hours in the process (yul 50, wen 30, xia 20);
+    January 200 (yul's once claim, 10 x 10 = 100; 100 kept); oldest-first 700 by
+    hours x 50 (yul 500 in full, wen 200 of 300, xia nothing yet).
+    Second 1000.00: equity again (50, 30, 20); January nothing (once; 200 kept);
+    oldest-first 700 (wen's last 100, xia's 200; 400 kept).
+    """
+    a, b, c = trio
+
+    async def run() -> None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            guild = await agent(http, a, "guild", "--type", "organization", "--joining", "open",
+                                "--validators", "2")  # fmt: skip
+            gus, val = await agent(http, a, "gus"), await agent(http, b, "val")
+            yul, wen, xia = (await agent(http, a, "yul"), await agent(http, b, "wen"),
+                             await agent(http, c, "xia"))  # fmt: skip
+            buy = await agent(http, a, "buy")
+            for member in (val, wen, xia):
+                await join_open(member, guild.id)
+            await oce_here(a, "member", "add", "guild", gus.id, "--role", "coordinator")
+            await oce_here(a, "member", "add", "guild", val.id, "--role", "validator")
+            await oce_here(a, "member", "add", "guild", yul.id)
+            as_guild = Agent(http, guild.id, gus.token)
+            money = await spec_of(as_guild, "Guild credit")
+            design = await spec_of(as_guild, "Design")
+            cleaning = await spec_of(as_guild, "Cleaning")
+            plan = await as_guild.post(
+                {"type": "Plan", "name": "New logo",
+                 "planIncludes": [{"type": "Process", "name": "Design the logo"}]}
+            )  # fmt: skip
+            process = plan["object"]["planIncludes"]
+            process_id = (process[0] if isinstance(process, list) else process)["id"]
+            await as_guild.post({"type": "Create", "object": _guild_equation(process_id, design)})
+
+            async def work(who: Agent, hours: str, when: str, skill: str, inside: bool) -> str:
+                event = {
+                    "type": "EconomicEvent", "action": "work", "provider": who.id,
+                    "receiver": guild.id, "inScopeOf": guild.id, "resourceConformsTo": skill,
+                    "effortQuantity": {"hasUnit": "hour", "hasNumericalValue": hours},
+                    "hasPointInTime": when, "requestDistribution": True,
+                    **({"inputOf": process_id} if inside else {}),
+                }  # fmt: skip
+                uri: str = (await who.post(event))["object"]["id"]
+                await until(lambda: _state_at(a, uri, "pending"))
+                return uri
+
+            logged = {
+                "yul": await work(yul, "10", "2026-01-10T09:00:00Z", design, True),
+                "wen": await work(wen, "6", "2026-02-10T09:00:00Z", design, True),
+                "xia": await work(xia, "4", "2026-03-10T09:00:00Z", design, True),
+                "yul-cleaning": await work(yul, "8", "2026-02-15T09:00:00Z", cleaning, False),
+            }
+            # One approval is not enough: wen's work stays pending, on A and on B.
+            await gus.post({"type": "Accept", "object": logged["wen"]})
+            await until(lambda: _validations_at(a, logged["wen"], 1))
+            assert await _state_at(a, logged["wen"], "pending")
+            assert await _state_at(b, logged["wen"], "pending")
+            await val.post({"type": "Accept", "object": logged["wen"], "context": guild.id})
+            await until(lambda: answered(wen, logged["wen"], "Accept"))
+            assert await _state_at(b, logged["wen"], "approved")
+            for name in ("yul", "xia", "yul-cleaning"):
+                await gus.post({"type": "Accept", "object": logged[name]})
+                await until(lambda name=name: _validations_at(a, logged[name], 1))  # type: ignore[misc]
+                await val.post({"type": "Accept", "object": logged[name], "context": guild.id})
+                await until(lambda name=name: _state_at(a, logged[name], "approved"))  # type: ignore[misc]
+            assert (
+                await _state_at(c, logged["xia"], "approved")
+                or await until(lambda: _state_at(c, logged["xia"], "approved")) is None
+            )
+
+            readers = {"yul": yul, "wen": wen, "xia": xia, "guild": guild, "buy": buy}
+            first = await pay(buy, guild.id, money, "1000.00")
+            await oce_here(a, "distribute", "guild", "--income", first, "--equation", "guild")
+            after_first = {"yul": "650.00", "wen": "230.00", "xia": "20.00"}
+            await balances_become(readers, money, {**after_first, "guild": "100.00",
+                                                   "buy": "-1000.00"})  # fmt: skip
+            second = await pay(buy, guild.id, money, "1000.00")
+            await oce_here(a, "distribute", "guild", "--income", second, "--equation", "guild")
+            after_second = {"yul": "700.00", "wen": "360.00", "xia": "240.00"}
+            await balances_become(readers, money, {**after_second, "guild": "700.00",
+                                                   "buy": "-2000.00"})  # fmt: skip
+
+    asyncio.run(run())
+
+
+async def _approve_by_both(a: Process, gus: Agent, val: Agent, guild: str, event: str) -> None:
+    await gus.post({"type": "Accept", "object": event})
+    await until(lambda: _validations_at(a, event, 1))
+    await val.post({"type": "Accept", "object": event, "context": guild})
+    await until(lambda: _state_at(a, event, "approved"))
+
+
+async def _state_at(server: Process, event: str, state: str) -> bool:
+    found = await rows(server, f"SELECT state FROM coop_contributions WHERE event_uri = '{event}'")
+    return bool(found) and found[0][0] == state
+
+
+async def _validations_at(server: Process, event: str, count: int) -> bool:
+    found = await rows(
+        server,
+        "SELECT count(*) FROM coop_validations v JOIN coop_contributions c "
+        f"ON v.contribution_id = c.id WHERE c.event_uri = '{event}'",
+    )
+    return int(found[0][0]) == count
 
 
 @pytest.mark.postgres
