@@ -40,6 +40,8 @@ from instance.store.models import (
     CoopClaim,
     CoopDistribution,
     CoopPayment,
+    Plan,
+    Process,
 )
 from instance.store.models import EconomicEvent as EventRow
 from instance.urls import Urls
@@ -123,6 +125,19 @@ async def _income(session: AsyncSession, org_uri: str, income: str) -> EventRow:
     return row
 
 
+async def _plans_of(session: AsyncSession, processes: set[str]) -> dict[str, str]:
+    """The plan each of these processes (known here) is planned within: a contribution
+    to a process belongs to its plan (events name their process, not their plan)."""
+    if not processes:
+        return {}
+    found = await session.execute(
+        select(Process.uri, Plan.uri)
+        .join(Plan, Process.plan_id == Plan.id)
+        .where(Process.uri.in_(sorted(processes)))
+    )
+    return {process: plan for process, plan in found}
+
+
 async def preview(
     session: AsyncSession, urls: Urls, org: Agent, income: str, equation: str
 ) -> Preview:
@@ -135,6 +150,8 @@ async def preview(
     assert row.resource_unit is not None
     rules = await equation_named(session, org, equation)
     precision = (await settings_of(session, org)).precision
+    approved = await contributions_of(session, org_uri, "approved")
+    plans = await _plans_of(session, {c.process for c in approved if c.process and not c.plan})
     contributions = [
         Contribution(
             event=c.event_uri,
@@ -145,9 +162,9 @@ async def preview(
             quantity=c.quantity,
             conforms_to=c.conforms_to,
             process=c.process,
-            plan=c.plan,
+            plan=c.plan or plans.get(c.process or ""),
         )
-        for c in await contributions_of(session, org_uri, "approved")
+        for c in approved
     ]
     contributions.sort(key=lambda c: (c.at, c.event))
     claims = {

@@ -158,7 +158,11 @@ async def share_paid(session: AsyncSession, urls: Urls, row: EventRow) -> None:
     commitment = await session.scalar(
         select(CommitmentRow).where(CommitmentRow.uri == row.fulfills)
     )
-    if commitment is None or commitment.fulfilled < commitment.quantity:
+    if (
+        commitment is None
+        or commitment.agreement_id is None  # a direct commitment: no share agreement
+        or commitment.fulfilled < commitment.quantity
+    ):
         return
     agreement = await session.get(AgreementRow, commitment.agreement_id)
     if agreement is None or agreement.proposal_uri is None:
