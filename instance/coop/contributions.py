@@ -212,11 +212,14 @@ async def record_outcome(
 async def contributions_of(
     session: AsyncSession, organization: str, state: str | None = None
 ) -> Sequence[CoopContribution]:
-    """An organization's contributions (oldest first), optionally in one state."""
+    """An organization's contributions (oldest first, equally old ones in the order they
+    were recorded), optionally in one state."""
     query = select(CoopContribution).where(CoopContribution.organization == organization)
     if state is not None:
         query = query.where(CoopContribution.state == state)
-    return (await session.scalars(query.order_by(CoopContribution.happened_at))).all()
+    return (
+        await session.scalars(query.order_by(CoopContribution.happened_at, CoopContribution.id))
+    ).all()
 
 
 async def contributor_view(session: AsyncSession, contributor: str) -> Sequence[CoopContribution]:

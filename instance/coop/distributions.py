@@ -166,7 +166,9 @@ async def preview(
         )
         for c in approved
     ]
-    contributions.sort(key=lambda c: (c.at, c.event))
+    # Oldest first; equally old ones (times are to the second) in the order the
+    # organization recorded them, as contributions_of returns them: never by their ids,
+    # whose order depends on which host and port minted them.
     claims = {
         c.key: ClaimSoFar(c.value, c.paid, c.times)
         for c in await session.scalars(
