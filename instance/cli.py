@@ -22,7 +22,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from instance import __version__
 from instance.agents import create_agent, list_agents, require_agent
 from instance.commands.common import command_session, out, read_json_object
-from instance.commands.coop import add_commands, joining_option, set_joining
+from instance.commands.coop import (
+    add_commands,
+    joining_option,
+    publish_share_proposal,
+    set_joining,
+)
 from instance.logs import configure_logging
 from instance.moderation import block_domain, blocked_domains, unblock_domain
 from instance.portability.commands import add_commands as add_portability_commands
@@ -70,6 +75,8 @@ async def cmd_agent_create(settings: Settings, args: argparse.Namespace) -> int:
         if args.type == "organization":
             await set_joining(session, agent.username, args)
     out(Urls(settings.base_url).actor(agent.username))
+    if args.type == "organization":
+        await publish_share_proposal(settings, args)
     return 0
 
 

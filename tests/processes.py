@@ -143,8 +143,8 @@ def serving(name: str, database_url: str, tmp_path: Path, **extra: str) -> Itera
     process = Process(
         name, base_url, instance_env(base_url, database_url, **extra), tmp_path / f"{name}.log"
     )
-    process.start()
     try:
+        process.start()  # inside: one that never gets ready is stopped too
         yield process
     finally:
         process.stop()

@@ -4,7 +4,10 @@ the command line (:func:`add_commands` adds them to the ``oce`` parser)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +27,7 @@ from instance.problems import Problem
 from instance.settings import Settings
 from instance.urls import Urls
 
-__all__ = ["add_commands", "joining_option", "set_joining"]
+__all__ = ["add_commands", "joining_option", "publish_share_proposal", "set_joining"]
 
 
 def _actor(urls: Urls, name: str) -> str:
@@ -71,10 +74,29 @@ def joining_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--share-in", help="for --joining shares: the currency's specification")
 
 
+async def publish_share_proposal(settings: Settings, args: argparse.Namespace) -> None:
+    """After ``agent create`` / ``org set`` touched joining by shares: publish the
+    organization's share proposal through its outbox (unless it has one already)."""
+    if args.joining != "shares" and args.share_price is None and args.share_in is None:
+        return
+    from instance.coop.shares import ensure_share_proposal
+
+    svc = await start_services(settings)
+    try:
+        async with svc.db.read() as session:
+            org = await require_agent(session, getattr(args, "org", None) or args.username)
+        proposal = await ensure_share_proposal(svc, org)
+    finally:
+        await stop_services(svc)
+    if proposal is not None:
+        out(f"share proposal: {proposal}")
+
+
 async def cmd_org_set(settings: Settings, args: argparse.Namespace) -> int:
     async with command_session(settings, write=True) as session:
         await set_joining(session, args.org, args)
     out(f"{args.org}: settings changed")
+    await publish_share_proposal(settings, args)
     return 0
 
 
@@ -121,6 +143,26 @@ async def cmd_equation_create(settings: Settings, args: argparse.Namespace) -> i
     return 0
 
 
+#: Fault injection for the crash test (tests/e2e/test_coop.py): after this many payments
+#: are committed, ``oce distribute`` says so on stdout and waits (at most 10 minutes) to
+#: be killed, at a known point rather than after a guessed delay.
+PAUSE_VARIABLE = "OCE_DISTRIBUTE_PAUSE_AFTER"
+
+
+def _pause_hook() -> Callable[[int], Awaitable[None]] | None:
+    text = os.environ.get(PAUSE_VARIABLE, "")
+    if not text.isdigit():
+        return None
+    stop_at = int(text)
+
+    async def pause(count: int) -> None:
+        if count == stop_at:
+            print(f"paused after {count} payments", flush=True)
+            await asyncio.sleep(600)
+
+    return pause
+
+
 async def cmd_distribute(settings: Settings, args: argparse.Namespace) -> int:
     from instance.app import start_services, stop_services
     from instance.coop.distributions import distribute, preview
@@ -138,7 +180,9 @@ async def cmd_distribute(settings: Settings, args: argparse.Namespace) -> int:
         if args.dry_run:
             out("dry run: nothing paid")
             return 0
-        outcome = await distribute(svc, org, args.income, args.equation, by="oce distribute")
+        outcome = await distribute(
+            svc, org, args.income, args.equation, by="oce distribute", after_payment=_pause_hook()
+        )
     finally:
         await stop_services(svc)
     for recipient, amount, event, state in outcome.payments:

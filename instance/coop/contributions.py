@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from instance.activities import id_of
-from instance.coop.joining import accept_membership
 from instance.coop.memberships import local_agent, membership_of, roles_of, settings_of
+from instance.coop.shares import share_paid
 from instance.ledger.fulfilment import EventPlan
 from instance.outbox.publish import now_iso, publish
 from instance.problems import Problem
@@ -31,7 +31,6 @@ from instance.store.models import (
 )
 from instance.store.models import EconomicEvent as EventRow
 from instance.urls import Urls
-from vocab import get_action
 
 __all__ = [
     "contributions_of",
@@ -61,13 +60,13 @@ async def observe_event(
     session: AsyncSession, urls: Urls, row: EventRow, document: dict[str, Any]
 ) -> None:
     """After an event is recorded (by a client or from a peer): note a contribution it
-    asks to be counted, or a share payment that makes its provider a member."""
+    asks to be counted, or the payment of a share agreement that makes its provider a
+    member (:mod:`instance.coop.shares`)."""
     org_uri = organization_of(document)
     if org_uri is None:
         return
+    await share_paid(session, urls, row)
     org = await local_agent(session, urls, org_uri)
-    if org is not None and org.kind == "Organization":
-        await _share_payment(session, urls, org, org_uri, row)
     if document.get("requestDistribution") is not True:
         return
     contributor_here = urls.is_local(row.provider)
@@ -99,25 +98,10 @@ async def observe_event(
     )
 
 
-async def _share_payment(
-    session: AsyncSession, urls: Urls, org: Agent, org_uri: str, row: EventRow
-) -> None:
-    settings = await settings_of(session, org)
-    if settings.share_price is None or row.resource_conforms_to != settings.share_conforms_to:
-        return
-    if row.resource_quantity is None or row.resource_quantity < settings.share_price:
-        return
-    if row.receiver != org_uri or get_action(row.action).name != "transfer":
-        return
-    membership = await membership_of(session, org_uri, row.provider)
-    if membership is not None and membership.state == "awaiting-shares":
-        await accept_membership(session, urls, org, membership)
-
-
 async def trusted_credit(session: AsyncSession, urls: Urls, plan: EventPlan) -> bool:
     """Whether a peer's credit to a local agent counts at once without a commitment:
-    a distribution paid by an organization the agent is a member of, or the share an
-    applicant pays to the organization it asked to join."""
+    a distribution paid by an organization the agent is a member of. (A share is paid
+    by fulfilling the commitment of a share agreement, which counts like any other.)"""
     flow = plan.flow
     if flow.action.name != "transfer":
         return False
@@ -125,19 +109,7 @@ async def trusted_credit(session: AsyncSession, urls: Urls, plan: EventPlan) -> 
     if membership is not None and membership.state == "accepted":
         # A distribution's payment says it is in the scope of the paying organization.
         return organization_of(plan.document) == flow.provider
-    applicant = await membership_of(session, flow.receiver, flow.provider)
-    if applicant is None or applicant.state != "awaiting-shares":
-        return False
-    org = await local_agent(session, urls, flow.receiver)
-    if org is None:
-        return False
-    settings = await settings_of(session, org)
-    return (
-        settings.share_price is not None
-        and flow.conforms_to == settings.share_conforms_to
-        and flow.quantity is not None
-        and flow.quantity >= settings.share_price
-    )
+    return False
 
 
 async def record_verdict(
@@ -240,11 +212,14 @@ async def record_outcome(
 async def contributions_of(
     session: AsyncSession, organization: str, state: str | None = None
 ) -> Sequence[CoopContribution]:
-    """An organization's contributions (oldest first), optionally in one state."""
+    """An organization's contributions (oldest first, equally old ones in the order they
+    were recorded), optionally in one state."""
     query = select(CoopContribution).where(CoopContribution.organization == organization)
     if state is not None:
         query = query.where(CoopContribution.state == state)
-    return (await session.scalars(query.order_by(CoopContribution.happened_at))).all()
+    return (
+        await session.scalars(query.order_by(CoopContribution.happened_at, CoopContribution.id))
+    ).all()
 
 
 async def contributor_view(session: AsyncSession, contributor: str) -> Sequence[CoopContribution]:

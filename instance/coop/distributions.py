@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -40,6 +40,8 @@ from instance.store.models import (
     CoopClaim,
     CoopDistribution,
     CoopPayment,
+    Plan,
+    Process,
 )
 from instance.store.models import EconomicEvent as EventRow
 from instance.urls import Urls
@@ -123,6 +125,19 @@ async def _income(session: AsyncSession, org_uri: str, income: str) -> EventRow:
     return row
 
 
+async def _plans_of(session: AsyncSession, processes: set[str]) -> dict[str, str]:
+    """The plan each of these processes (known here) is planned within: a contribution
+    to a process belongs to its plan (events name their process, not their plan)."""
+    if not processes:
+        return {}
+    found = await session.execute(
+        select(Process.uri, Plan.uri)
+        .join(Plan, Process.plan_id == Plan.id)
+        .where(Process.uri.in_(sorted(processes)))
+    )
+    return {process: plan for process, plan in found}
+
+
 async def preview(
     session: AsyncSession, urls: Urls, org: Agent, income: str, equation: str
 ) -> Preview:
@@ -135,6 +150,8 @@ async def preview(
     assert row.resource_unit is not None
     rules = await equation_named(session, org, equation)
     precision = (await settings_of(session, org)).precision
+    approved = await contributions_of(session, org_uri, "approved")
+    plans = await _plans_of(session, {c.process for c in approved if c.process and not c.plan})
     contributions = [
         Contribution(
             event=c.event_uri,
@@ -145,11 +162,13 @@ async def preview(
             quantity=c.quantity,
             conforms_to=c.conforms_to,
             process=c.process,
-            plan=c.plan,
+            plan=c.plan or plans.get(c.process or ""),
         )
-        for c in await contributions_of(session, org_uri, "approved")
+        for c in approved
     ]
-    contributions.sort(key=lambda c: (c.at, c.event))
+    # Oldest first; equally old ones (times are to the second) in the order the
+    # organization recorded them, as contributions_of returns them: never by their ids,
+    # whose order depends on which host and port minted them.
     claims = {
         c.key: ClaimSoFar(c.value, c.paid, c.times)
         for c in await session.scalars(
@@ -310,11 +329,21 @@ async def _pay(svc: Services, org: Agent, payment_id: int) -> None:
     svc.wake()
 
 
-async def distribute(svc: Services, org: Agent, income: str, equation: str, *, by: str) -> Outcome:
+async def distribute(
+    svc: Services,
+    org: Agent,
+    income: str,
+    equation: str,
+    *,
+    by: str,
+    after_payment: Callable[[int], Awaitable[None]] | None = None,
+) -> Outcome:
     """Share ``income`` by ``equation`` and pay everyone; see the module docstring.
 
     Running it again for the same income pays nothing twice: a finished distribution is a
     409, an unfinished one (a killed process) records the payments still pending.
+    ``after_payment`` is awaited with the count of payments this call has committed,
+    after each one (the crash test stops the process there).
     """
     require_organization(org)
     async with svc.db.read() as session:
@@ -354,8 +383,10 @@ async def distribute(svc: Services, org: Agent, income: str, equation: str, *, b
                 .order_by(CoopPayment.id)
             )
         )
-    for payment_id in pending:
+    for count, payment_id in enumerate(pending, start=1):
         await _pay(svc, org, payment_id)
+        if after_payment is not None:
+            await after_payment(count)
     async with svc.db.write() as session:
         row = await session.get(CoopDistribution, distribution_id)
         assert row is not None

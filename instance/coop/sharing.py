@@ -143,7 +143,8 @@ def _bucket_parts(
     proportional = [x for x in candidates if x[4].division == "proportional"]
     left = allotted
     # Oldest first: paid in the order the work happened, each up to its claim.
-    for part, weight, _cap, _c, _rule in sorted(oldest_first, key=lambda x: (x[3].at, x[3].event)):
+    # A stable sort: equally old claims keep the order the contributions came in.
+    for part, weight, _cap, _c, _rule in sorted(oldest_first, key=lambda x: x[3].at):
         part.exact = min(left, weight)
         left -= part.exact
     total = sum((weight for _p, weight, _cap, _c, _r in proportional), Fraction(0))
@@ -194,7 +195,8 @@ def share(
         part.amount = _round_down(part.exact, quantum)
     difference = amount - sum((p.amount for p in [*parts, kept]), Decimal(0))
     # The rounding difference (never negative, since every part was rounded down) goes
-    # to the largest part, the first one when several are equally large.
+    # to the largest part, the first one when several are equally large (contributions
+    # come oldest first, equally old ones in the order the organization recorded them).
     largest = max(parts, key=lambda p: p.exact, default=kept)
     if largest.exact <= 0:
         largest = kept

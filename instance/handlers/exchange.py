@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import FetchError, OriginError, check_same_origin
 from instance.activities import addressees, id_of, object_of
 from instance.agents import get_agent
+from instance.coop.shares import answer_share_offer
 from instance.inbox.origins import owned_ids
 from instance.inbox.processing import Context, Refused, handles
 from instance.ledger.exchange import (
@@ -150,8 +151,12 @@ async def on_offer(ctx: Context) -> None:
             select(AgreementRow.id).where(AgreementRow.offer_uri == offer_id)
         )
     if recorded is not None:
-        async with ctx.apply():
-            return  # an offer between two agents of this instance: already recorded
+        # An offer between two agents of this instance: already recorded.
+        async with ctx.apply() as session:
+            row = await session.get(AgreementRow, recorded)
+            if row is not None:
+                await answer_share_offer(session, ctx.svc.urls, row)
+            return
     agreement = typed(object_of(ctx.activity), Agreement, "object")
     async with ctx.apply() as session:
         try:
@@ -173,15 +178,17 @@ async def on_offer(ctx: Context) -> None:
         agent = await get_agent(session, ctx.svc.urls.username_of(terms.proposal.proposer) or "")
         if agent is None or terms.proposal.agent_id != agent.id:
             raise Refused("the offer answers a proposal that is not ours")
-        session.add(
-            AgreementRow(
-                offer_uri=offer_id,
-                proposal_uri=terms.proposal.uri,
-                proposer=terms.proposal.proposer,
-                counterparty=ctx.actor,
-                body=dumps(to_json(agreement)),
-            )
+        row = AgreementRow(
+            offer_uri=offer_id,
+            proposal_uri=terms.proposal.uri,
+            proposer=terms.proposal.proposer,
+            counterparty=ctx.actor,
+            body=dumps(to_json(agreement)),
         )
+        session.add(row)
+        await session.flush()
+        # An applicant buying an organization's share is answered at once (coop).
+        await answer_share_offer(session, ctx.svc.urls, row)
 
 
 async def _proposer_addressed(session: AsyncSession, ctx: Context) -> Agent | None:

@@ -8,8 +8,11 @@ from sqlalchemy import func, select
 
 from instance.agents import require_agent
 from instance.coop.memberships import change_settings
+from instance.coop.shares import ensure_share_proposal
+from instance.store.models import Agreement as AgreementRow
 from instance.store.models import CoopAct, EconomicResource, StoredObject
 from tests.coop.conftest import Three, collection, membership
+from tests.harness import Running
 
 
 async def test_open_joining_accepts_a_remote_person_at_once(three: Three) -> None:
@@ -115,9 +118,12 @@ async def test_a_member_leaves_and_an_invited_person_joins_at_once(three: Three)
         assert row.state == "left"
 
 
-async def test_joining_by_shares_starts_when_the_share_is_paid_across_instances(
+async def test_joining_by_shares_starts_when_the_share_agreement_is_fulfilled(
     three: Three,
 ) -> None:
+    """eve (on B) buys the shop's share (on A) through an agreement like any other: the
+    shop's share proposal, eve's offer (refused before she asks to join, accepted after),
+    her payment fulfilling the commitment. A plain transfer makes nobody a member."""
     shop = await three.agent(three.a, "shop", "organization")
     spec = (
         await shop.post(
@@ -134,29 +140,59 @@ async def test_joining_by_shares_starts_when_the_share_is_paid_across_instances(
         await change_settings(
             session, org, joining="shares", share_price=Decimal(50), share_conforms_to=spec
         )
+    proposal = await ensure_share_proposal(three.a.services, org)
+    assert proposal is not None
+    assert await ensure_share_proposal(three.a.services, org) == proposal  # only one
+    published = await shop.get(proposal)
+    assert published["purpose"] == "request"
+    assert published["publishes"]["resourceQuantity"]["hasNumericalValue"] == "50"
     eve = await three.agent(three.b, "eve")
+    offer = {
+        "type": "Offer",
+        "object": {
+            "type": "Agreement",
+            "stipulates": {
+                "type": "Commitment",
+                "satisfies": f"{proposal}#primary",
+                "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": "50"},
+            },
+        },
+    }
+
+    early = await eve.post(offer)  # before asking to join: refused, saying why
+    await three.settle()
+    refused = await agreement(three.b, early["id"])
+    assert refused.state == "rejected"
+    assert refused.reason is not None
+    assert "before buying its share" in refused.reason
+
     await eve.post({"type": "Join", "object": shop.id})
     await three.settle()
     waiting = await membership(three.a, shop.id, eve.id)
     assert waiting is not None
     assert waiting.state == "awaiting-shares"
 
-    def pay(value: str) -> dict[str, object]:
-        return {
-            "type": "EconomicEvent",
-            "action": "transfer",
-            "provider": eve.id,
-            "receiver": shop.id,
-            "resourceConformsTo": spec,
-            "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": value},
-        }
-
-    await eve.post(pay("20"))  # not enough: still waiting (and held for the shop to accept)
+    plain = {
+        "type": "EconomicEvent",
+        "action": "transfer",
+        "provider": eve.id,
+        "receiver": shop.id,
+        "resourceConformsTo": spec,
+        "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": "50"},
+    }
+    await eve.post(plain)  # no agreement: held for the shop, and no membership
     await three.settle()
-    still = await membership(three.b, shop.id, eve.id)
+    still = await membership(three.a, shop.id, eve.id)
     assert still is not None
-    assert still.state == "pending"
-    await eve.post(pay("50"))
+    assert still.state == "awaiting-shares"
+
+    accepted = await eve.post(offer)
+    await three.settle()
+    bought = await agreement(three.b, accepted["id"])
+    assert bought.state == "agreed"
+    assert bought.uri is not None
+    assert bought.uri.startswith("https://a.test/agreements/")
+    await eve.post({**plain, "fulfills": f"{bought.uri}#primary"})
     await three.settle()
     for instance in (three.a, three.b):
         row = await membership(instance, shop.id, eve.id)
@@ -167,4 +203,11 @@ async def test_joining_by_shares_starts_when_the_share_is_paid_across_instances(
             select(EconomicResource).where(EconomicResource.conforms_to == spec)
         )
     assert account is not None
-    assert account.accounting_quantity == Decimal(50)  # the share; the 20 waits for the shop
+    assert account.accounting_quantity == Decimal(50)  # the share; the plain 50 waits
+
+
+async def agreement(instance: Running, offer: str) -> AgreementRow:
+    async with instance.services.db.read() as session:
+        found = await session.scalar(select(AgreementRow).where(AgreementRow.offer_uri == offer))
+    assert found is not None
+    return found

@@ -247,7 +247,11 @@ def test_parts_are_never_negative_and_add_up_exactly(
     contributions = [work(who, str(h), day) for who, h, day in hours]
     claims = {
         claim_key("e", bucket.name, c.event): ClaimSoFar(
-            Decimal(20), Decimal(float(paid_fraction * 20)).quantize(Decimal("0.01")), 1
+            Decimal(20),
+            (Decimal(paid_fraction.numerator * 20) / paid_fraction.denominator).quantize(
+                Decimal("0.01")
+            ),
+            1,
         )
         for bucket in equation.buckets
         for c in contributions[::2]
