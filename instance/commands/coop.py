@@ -79,6 +79,7 @@ async def publish_share_proposal(settings: Settings, args: argparse.Namespace) -
     organization's share proposal through its outbox (unless it has one already)."""
     if args.joining != "shares" and args.share_price is None and args.share_in is None:
         return
+    from instance.app import start_services, stop_services
     from instance.coop.shares import ensure_share_proposal
 
     svc = await start_services(settings)
