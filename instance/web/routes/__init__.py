@@ -18,6 +18,7 @@ from instance.web.routes import (
     oauth,
     objects,
     orgs,
+    passkeys,
     planning,
     wellknown,
 )
@@ -29,6 +30,7 @@ def routes() -> list[BaseRoute]:
     return [
         *wellknown.routes,
         *account.routes,
+        *passkeys.routes,
         *oauth.routes,
         *dashboard.routes,
         *forms.routes,
