@@ -110,7 +110,9 @@ async def test_a_person_adds_a_passkey_and_signs_in_with_it(
     await page.wait_for_url(f"{base}/dashboard")
     assert "@alice@localhost" in await page.inner_text("body")
     cookie = [c for c in await context.cookies() if c["name"] == "oce_session"]
-    assert cookie and cookie[0]["httpOnly"] and cookie[0]["sameSite"] == "Lax"
+    assert cookie
+    assert cookie[0]["httpOnly"]
+    assert cookie[0]["sameSite"] == "Lax"
     after = await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
     assert after["credentials"][0]["signCount"] >= 1
     await page.close()
