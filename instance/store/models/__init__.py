@@ -23,7 +23,13 @@ from instance.store.models.planning import AgentTombstone, Plan, Process, Recipe
 from instance.store.models.queues import Delivery, InboxItem, PeerHost
 from instance.store.models.servers import RemoteServer
 from instance.store.models.social import BlockedDomain, Follow, RemoteActor, RemoteKey
-from instance.store.models.web import LoginThrottle, Password, WebSession
+from instance.store.models.web import (
+    LoginThrottle,
+    Passkey,
+    PasskeyChallenge,
+    Password,
+    WebSession,
+)
 
 __all__ = [
     "AccountLink",
@@ -60,6 +66,8 @@ __all__ = [
     "Notification",
     "OAuthClient",
     "OAuthCode",
+    "Passkey",
+    "PasskeyChallenge",
     "Password",
     "PeerHost",
     "Plan",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from instance.store.models.base import Base, utcnow
 
-__all__ = ["LoginThrottle", "Password", "WebSession"]
+__all__ = ["LoginThrottle", "Passkey", "PasskeyChallenge", "Password", "WebSession"]
 
 
 class Password(Base):
@@ -56,3 +56,35 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     window_start: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Passkey(Base):
+    """A WebAuthn credential a person registered to sign in without a password."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    #: The credential id, base64url (at most 1023 bytes raw by the spec).
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    #: The COSE public key, base64url.
+    public_key: Mapped[str] = mapped_column(String(2000))
+    sign_count: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PasskeyChallenge(Base):
+    """A challenge handed to a browser, good once, for a short while. ``agent_id`` is
+    set for a registration (only that person may answer it), empty for a sign-in."""
+
+    __tablename__ = "passkey_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), default=None
+    )
+    expires_at: Mapped[datetime]

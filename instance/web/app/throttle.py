@@ -40,14 +40,16 @@ ACCOUNT = Limit("account", free=5)
 ADDRESS = Limit("address", free=20)
 
 
-def _keys(username: str, address: str) -> list[tuple[Limit, str]]:
-    return [
-        (ACCOUNT, f"{ACCOUNT.prefix}:{username.lower()[:150]}"),
-        (ADDRESS, f"{ADDRESS.prefix}:{address[:150]}"),
-    ]
+def _keys(username: str | None, address: str) -> list[tuple[Limit, str]]:
+    """The keys a try counts against; without a name (a passkey nobody registered),
+    only the address."""
+    keys = [(ADDRESS, f"{ADDRESS.prefix}:{address[:150]}")]
+    if username is not None:
+        keys.insert(0, (ACCOUNT, f"{ACCOUNT.prefix}:{username.lower()[:150]}"))
+    return keys
 
 
-async def locked_until(db: Database, username: str, address: str) -> datetime | None:
+async def locked_until(db: Database, username: str | None, address: str) -> datetime | None:
     """The moment the later of the account's and the address's locks ends, if any."""
     now = utcnow()
     latest: datetime | None = None
@@ -78,7 +80,7 @@ async def _count(session: AsyncSession, limit: Limit, key: str, now: datetime) -
     row.locked_until = now + lock if lock else None
 
 
-async def record_failure(db: Database, username: str, address: str) -> None:
+async def record_failure(db: Database, username: str | None, address: str) -> None:
     """Count a failed sign-in against the account and the address."""
     for attempt in range(2):
         try:

@@ -19,6 +19,7 @@ from instance.web.routes import (
     oauth,
     objects,
     orgs,
+    passkeys,
     planning,
     profile,
     wellknown,
@@ -32,6 +33,7 @@ def routes() -> list[BaseRoute]:
     return [
         *wellknown.routes,
         *account.routes,
+        *passkeys.routes,
         *oauth.routes,
         *dashboard.routes,
         *forms.routes,
