@@ -48,7 +48,7 @@ pytest: $(VENV)/.dev-installed
 ifdef PYTEST_ARGS
 	$(BIN)/pytest $(PYTEST_ARGS)
 else
-	$(BIN)/pytest -n 2 --dist loadfile -m "not load"
+	$(BIN)/pytest -n 2 --dist loadfile -m "not load" --durations=25
 	$(BIN)/pytest -m load
 endif
 
