@@ -436,12 +436,20 @@ async def process_due(
     (:class:`~instance.store.grouping.WriteGroup`): each item's effects are a savepoint
     of a transaction shared with the others, so one commit serves many items and an
     item that fails undoes only its own effects. An item's effects and the mark that
-    it is done still commit together, so a crash loses either both or neither.
+    it is done still commit together, so a crash loses either both or neither. On
+    SQLite only: on PostgreSQL ``batch`` is ignored.
 
     ``pause``, when given, is awaited before the claim and before each item: the
     workers pass :meth:`InboxStore.quiet`, so a burst of incoming activities is
     answered first and processed in its lulls.
     """
+    if not svc.db.is_sqlite:
+        # Grouping pays where one writer holds the whole database (SQLite: a commit, an
+        # fsync, per group instead of per item). On PostgreSQL, workers in several
+        # processes would hold their groups' row locks at once, in no common order, and
+        # deadlock one another (seen in tests/e2e/test_scaleout.py): one transaction an
+        # item there.
+        batch = 1
     if pause is not None:
         await pause()
     items = await claim(svc.db, InboxItem, limit=limit, lease=LEASE)
