@@ -175,9 +175,7 @@ async def cmd_distribute(settings: Settings, args: argparse.Namespace) -> int:
             found = await preview(session, svc.urls, org, args.income, args.equation)
         out(f"{args.income}: {found.amount} {found.unit} by {args.equation!r}")
         for part in [*found.sharing.parts, found.sharing.kept]:
-            out(
-                f"  {part.bucket}\t{part.recipient}\t{part.amount}\t(exact {float(part.exact):.6f})"
-            )
+            out(f"  {part.bucket}\t{part.recipient}\t{part.amount}\t(exact {part.exact})")
         if args.dry_run:
             out("dry run: nothing paid")
             return 0
